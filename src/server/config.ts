@@ -1,0 +1,84 @@
+// Server configuration: every setting with its default, in one place.
+//
+// The CLI (src/cli) turns flags and an optional config file into a ServerConfig; CONFIG GET/SET
+// read and change the settings marked `runtime` here. Units are last in names.
+
+export type FollowerMode = 'proxy' | 'redirect';
+
+export interface PeerAddress {
+  readonly nodeId: string;
+  /** host:port of the peer's Raft transport. */
+  readonly raftAddress: string;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  nodeId: string;
+  raftHost: string;
+  raftPort: number;
+  /** The static initial membership; empty means a single-node cluster of this node. */
+  peers: PeerAddress[];
+  requirepass: string;
+  followerMode: FollowerMode;
+  databases: number;
+
+  // Protocol limits (Redis names in CONFIG GET).
+  protoMaxBulkLen: number;
+  protoInlineMaxBytes: number;
+  protoMaxMultibulkLen: number;
+  maxClients: number;
+  /** Stop reading a socket whose pending output exceeds this. */
+  clientOutputSoftBytes: number;
+  /** Close a client whose pending output exceeds this. */
+  clientOutputHardBytes: number;
+  /** Stop reading a socket with this many commands awaiting replies. */
+  clientPipelineMax: number;
+
+  // Raft timing.
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Take a state-machine snapshot and compact the log after this many applied entries. */
+  snapshotEntries: number;
+  /** The leader's expiry sweep period and the most keys one expire entry carries. */
+  expirySweepMs: number;
+  expiryKeysPerEntry: number;
+
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function defaultConfig(): ServerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 6379,
+    dataDir: './data',
+    nodeId: 'n1',
+    raftHost: '127.0.0.1',
+    raftPort: 16379,
+    peers: [],
+    requirepass: '',
+    followerMode: 'proxy',
+    databases: 16,
+    protoMaxBulkLen: 512 * 1024 * 1024,
+    protoInlineMaxBytes: 64 * 1024,
+    protoMaxMultibulkLen: 1024 * 1024,
+    maxClients: 10000,
+    clientOutputSoftBytes: 16 * 1024 * 1024,
+    clientOutputHardBytes: 256 * 1024 * 1024,
+    clientPipelineMax: 100000,
+    tickMs: 100,
+    electionTicks: 10,
+    heartbeatTicks: 1,
+    snapshotEntries: 100000,
+    expirySweepMs: 100,
+    expiryKeysPerEntry: 1000,
+    logLevel: 'info',
+  };
+}
+
+/** The election timeout in ms: how long followers wait before campaigning, and the TTL extension on failover. */
+export function electionTimeoutMs(config: ServerConfig): number {
+  return config.tickMs * config.electionTicks;
+}

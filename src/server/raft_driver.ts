@@ -1,0 +1,396 @@
+// The Raft driver: the only place where consensus meets time, disk and sockets.
+//
+// It runs etcd's loop at its own pace: tick on a timer; whenever the core has a Ready, persist it
+// with one synced write (so every command that arrived meanwhile shares one fsync: group commit),
+// send its messages, apply its committed entries to the state machine, answer the clients waiting
+// on them, serve the reads whose ReadIndex is now applied, and advance. Proposals that arrive while
+// a write is on disk wait in the core and go out together in the next batch.
+//
+// Outcomes are reported honestly: a write is acknowledged only once applied; a write whose entry
+// was overwritten by another leader did not happen (CLUSTERDOWN ... did not happen); a write whose
+// leader was lost before commit and whose fate is still open after a grace period is reported as
+// unknown (UNCERTAIN), never as failed.
+
+import { ErrorReply, type Reply } from '../resp/reply';
+import type { StateMachine } from '../locks/state_machine';
+import type { LogCommand } from '../locks/types';
+import { RaftNode } from '../raft/raft_node';
+import type { Ready } from '../raft/types';
+import { EntryType, type Entry, type SoftState } from '../raft/types';
+import { RaftStorage } from '../raft/storage/raft_storage';
+import { electionTimeoutMs, type ServerConfig } from './config';
+import { decodeLogCommand, encodeLogCommand } from './log_codec';
+import type { Logger } from './log';
+import type { NodeStatus, ReplicatedNode } from './server_api';
+import { randomInt } from 'node:crypto';
+import * as path from 'node:path';
+
+interface WriteWaiter {
+  readonly term: number;
+  readonly resolve: (reply: Reply) => void;
+  readonly proposedAtMs: number;
+}
+
+interface PendingRead {
+  readonly db: number;
+  readonly argv: string[];
+  readonly resolve: (reply: Reply) => void;
+}
+
+export const Outcome = {
+  noLeader: (leaderHint: string) =>
+    new ErrorReply(
+      `CLUSTERDOWN no Raft leader is known${leaderHint ? ` (last seen: ${leaderHint})` : ''}; the command was not executed, retry after an election`,
+    ),
+  overwritten: new ErrorReply('CLUSTERDOWN leadership changed before the write was committed; the write did not happen, retry it'),
+  uncertain: new ErrorReply(
+    'UNCERTAIN leadership was lost after the write was proposed; it may or may not have been applied: read the key to find out before retrying',
+  ),
+  shuttingDown: new ErrorReply('CLUSTERDOWN the node is shutting down; the command was not executed'),
+  tooManyPending: new ErrorReply('TRYAGAIN too many writes are waiting for the Raft log; retry shortly'),
+} as const;
+
+export interface RaftDriverOptions {
+  readonly config: ServerConfig;
+  readonly stateMachine: StateMachine;
+  readonly logger: Logger;
+}
+
+export class RaftDriver implements ReplicatedNode {
+  private readonly config: ServerConfig;
+  private readonly sm: StateMachine;
+  private readonly logger: Logger;
+  private storage!: RaftStorage;
+  private node!: RaftNode;
+
+  private readonly waiters = new Map<number, WriteWaiter>();
+  private readonly readBatches = new Map<string, PendingRead[]>();
+  private readonly readsAwaitingApply: Array<{ index: number; reads: PendingRead[] }> = [];
+  private nextReadBatch: PendingRead[] = [];
+  private readContextSeq = 0;
+
+  private tickTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private processScheduled = false;
+  private processing = false;
+  private readScheduled = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  private softState: SoftState = { leaderId: '', role: 'follower' };
+  private appliedIndex = 0;
+  private lastTimestampMs = 0;
+  private sweepInFlight = false;
+  private lastSnapshotIndex = 0;
+  private fsyncCount = 0;
+  private fsyncTotalMicros = 0;
+
+  constructor(options: RaftDriverOptions) {
+    this.config = options.config;
+    this.sm = options.stateMachine;
+    this.logger = options.logger;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const storageDir = path.join(config.dataDir, 'raft');
+    this.storage = await RaftStorage.open(storageDir, { nodeId: config.nodeId, clusterId: this.clusterId() });
+    const loaded = this.storage.loaded();
+    if (loaded.snapshot) {
+      this.sm.restore(loaded.snapshot.data);
+      this.appliedIndex = loaded.snapshot.meta.index;
+      this.lastSnapshotIndex = loaded.snapshot.meta.index;
+    }
+    const voters = config.peers.length > 0 ? config.peers.map((p) => p.nodeId) : [config.nodeId];
+    this.node = new RaftNode(
+      {
+        id: config.nodeId,
+        electionTicks: config.electionTicks,
+        heartbeatTicks: config.heartbeatTicks,
+        random: () => randomInt(0, 2 ** 31) / 2 ** 31,
+        preVote: true,
+        checkQuorum: true,
+        readOnly: 'safe',
+        maxInflightMsgs: 256,
+        maxEntriesBytesPerMsg: 1024 * 1024,
+        maxUncommittedBytes: 64 * 1024 * 1024,
+        snapshotChunkBytes: 1024 * 1024,
+      },
+      {
+        hardState: loaded.hardState,
+        snapshotMeta: loaded.snapshot ? loaded.snapshot.meta : null,
+        entries: loaded.entries,
+        conf: loaded.snapshot ? loaded.snapshot.meta.conf : { voters, learners: [], votersOutgoing: [] },
+        applied: this.appliedIndex,
+      },
+    );
+    this.logger.info('raft storage loaded', {
+      dir: storageDir,
+      entries: loaded.entries.length,
+      snapshotIndex: this.lastSnapshotIndex,
+      term: loaded.hardState.term,
+      commit: loaded.hardState.commit,
+    });
+    this.tickTimer = setInterval(() => {
+      this.node.tick();
+      this.scheduleProcess();
+    }, config.tickMs);
+    this.sweepTimer = setInterval(() => this.sweepExpired(), config.expirySweepMs);
+    // A single voter does not need to wait out an election timeout to lead.
+    if (voters.length === 1 && voters[0] === config.nodeId) this.node.campaign?.();
+    this.scheduleProcess();
+  }
+
+  /** Until membership change lands, a cluster is identified by its initial member list. */
+  private clusterId(): string {
+    const members = this.config.peers.length > 0 ? this.config.peers.map((p) => `${p.nodeId}=${p.raftAddress}`) : [this.config.nodeId];
+    return members.sort().join(',');
+  }
+
+  // ---- writes ----
+
+  write(db: number, argv: string[]): Promise<Reply> {
+    if (this.stopped) return Promise.resolve(Outcome.shuttingDown);
+    return this.propose({ kind: 'cmd', db, argv, timeMs: this.nextTimestamp() });
+  }
+
+  private propose(command: LogCommand): Promise<Reply> {
+    if (this.softState.role !== 'leader') return Promise.resolve(Outcome.noLeader(this.softState.leaderId));
+    const result = this.node.propose(encodeLogCommand(command));
+    if (!result.ok) {
+      if (result.reason === 'uncommitted-limit') return Promise.resolve(Outcome.tooManyPending);
+      return Promise.resolve(Outcome.noLeader(result.leaderId ?? ''));
+    }
+    this.scheduleProcess();
+    return new Promise((resolve) => {
+      this.waiters.set(result.index, { term: result.term, resolve, proposedAtMs: Date.now() });
+    });
+  }
+
+  /** Entry time: the leader's clock, never going backwards across entries or leaders. */
+  private nextTimestamp(): number {
+    const now = Date.now();
+    if (now > this.lastTimestampMs) this.lastTimestampMs = now;
+    return this.lastTimestampMs;
+  }
+
+  // ---- reads ----
+
+  read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply> {
+    if (stale) return this.sm.read(db, argv, Date.now());
+    if (this.stopped) return Outcome.shuttingDown;
+    if (this.softState.role !== 'leader') return Outcome.noLeader(this.softState.leaderId);
+    return new Promise((resolve) => {
+      this.nextReadBatch.push({ db, argv, resolve });
+      if (!this.readScheduled) {
+        this.readScheduled = true;
+        setImmediate(() => this.issueReadIndex());
+      }
+    });
+  }
+
+  /** All reads that arrived in one event-loop turn share one ReadIndex round. */
+  private issueReadIndex(): void {
+    this.readScheduled = false;
+    const batch = this.nextReadBatch;
+    if (batch.length === 0) return;
+    this.nextReadBatch = [];
+    const context = String(++this.readContextSeq);
+    this.readBatches.set(context, batch);
+    this.node.readIndex(Buffer.from(context));
+    this.scheduleProcess();
+  }
+
+  private serveReads(): void {
+    while (this.readsAwaitingApply.length > 0 && this.readsAwaitingApply[0].index <= this.appliedIndex) {
+      const { reads } = this.readsAwaitingApply.shift()!;
+      const now = Date.now();
+      for (const read of reads) read.resolve(this.sm.read(read.db, read.argv, now));
+    }
+  }
+
+  // ---- the loop ----
+
+  private scheduleProcess(): void {
+    if (this.processScheduled || this.stopped) return;
+    this.processScheduled = true;
+    setImmediate(() => {
+      this.processScheduled = false;
+      void this.process();
+    });
+  }
+
+  private async process(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    let release!: () => void;
+    this.idle = new Promise((resolve) => (release = resolve));
+    try {
+      while (this.node.hasReady()) {
+        const ready = this.node.ready();
+        await this.persist(ready);
+        this.handleReady(ready);
+        this.node.advance();
+      }
+    } catch (error) {
+      // A failed fsync leaves us unable to promise durability: stop rather than acknowledge.
+      this.logger.error('raft storage write failed; stopping the node to protect acknowledged writes', {
+        err: error as Error,
+        hint: 'check the disk holding --data-dir, then restart the node',
+      });
+      process.exitCode = 1;
+      void this.stop();
+    } finally {
+      this.processing = false;
+      release();
+    }
+    if (!this.stopped && this.node.hasReady()) this.scheduleProcess();
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return;
+    const started = process.hrtime.bigint();
+    await this.storage.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
+    this.fsyncCount++;
+    this.fsyncTotalMicros += Number((process.hrtime.bigint() - started) / 1000n);
+  }
+
+  private handleReady(ready: Ready): void {
+    if (ready.softState) this.onSoftState(ready.softState);
+    if (ready.snapshot) {
+      this.sm.restore(ready.snapshot.data);
+      this.appliedIndex = ready.snapshot.meta.index;
+      this.lastSnapshotIndex = ready.snapshot.meta.index;
+    }
+    // Messages go out only after the hard state and entries they depend on are durable.
+    if (ready.messages.length > 0) this.sendMessages(ready.messages);
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    for (const state of ready.readStates) {
+      const context = Buffer.from(state.context).toString();
+      const reads = this.readBatches.get(context);
+      if (!reads) continue;
+      this.readBatches.delete(context);
+      this.readsAwaitingApply.push({ index: state.index, reads });
+    }
+    this.serveReads();
+    this.maybeSnapshot();
+  }
+
+  /** Replaced by the transport when the node has peers (cluster mode). */
+  protected sendMessages(_messages: Ready['messages']): void {}
+
+  private applyEntry(entry: Entry): void {
+    this.appliedIndex = entry.index;
+    let reply: Reply = null;
+    if (entry.type === EntryType.Normal && entry.data.length > 0) {
+      let command: LogCommand;
+      try {
+        command = decodeLogCommand(entry.data);
+      } catch (error) {
+        this.logger.error('undecodable raft entry; skipping it on every replica alike', { index: entry.index, err: error as Error });
+        command = { kind: 'expire', db: 0, keys: [], timeMs: 0 };
+      }
+      if (command.timeMs > this.lastTimestampMs) this.lastTimestampMs = command.timeMs;
+      reply = this.sm.apply(command, entry.index);
+      if (command.kind === 'expire') this.sweepInFlight = false;
+    }
+    const waiter = this.waiters.get(entry.index);
+    if (waiter) {
+      this.waiters.delete(entry.index);
+      waiter.resolve(waiter.term === entry.term ? reply : Outcome.overwritten);
+    }
+  }
+
+  private onSoftState(state: SoftState): void {
+    const was = this.softState;
+    this.softState = state;
+    if (state.role === was.role && state.leaderId === was.leaderId) return;
+    this.logger.info('raft role changed', { role: state.role, leader: state.leaderId, was: was.role });
+    if (state.role === 'leader' && was.role !== 'leader') {
+      // Time pauses for one election timeout across a leader change: every TTL is extended, none shortened.
+      void this.propose({
+        kind: 'leader',
+        leaderId: this.config.nodeId,
+        extendMs: electionTimeoutMs(this.config),
+        timeMs: this.nextTimestamp(),
+      });
+    }
+    if (was.role === 'leader' && state.role !== 'leader') this.onLeadershipLost();
+  }
+
+  /** Pending writes keep waiting: if their entry still commits we answer them; after a grace period, unknown. */
+  private onLeadershipLost(): void {
+    const graceMs = electionTimeoutMs(this.config) * 2;
+    setTimeout(() => {
+      if (this.softState.role === 'leader') return;
+      for (const [index, waiter] of this.waiters) {
+        if (index > this.appliedIndex) {
+          this.waiters.delete(index);
+          waiter.resolve(Outcome.uncertain);
+        }
+      }
+    }, graceMs).unref();
+    for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.noLeader(this.softState.leaderId));
+    this.readBatches.clear();
+    this.sweepInFlight = false;
+  }
+
+  private sweepExpired(): void {
+    if (this.softState.role !== 'leader' || this.sweepInFlight || this.stopped) return;
+    const groups = this.sm.expiredKeys(Date.now(), this.config.expiryKeysPerEntry);
+    if (groups.length === 0) return;
+    this.sweepInFlight = true;
+    for (const group of groups) {
+      void this.propose({ kind: 'expire', db: group.db, keys: group.keys, timeMs: this.nextTimestamp() });
+    }
+  }
+
+  private maybeSnapshot(): void {
+    if (this.appliedIndex - this.lastSnapshotIndex < this.config.snapshotEntries) return;
+    const started = Date.now();
+    const index = this.appliedIndex;
+    const data = this.sm.snapshot();
+    this.node.compact(index, data);
+    this.lastSnapshotIndex = index;
+    this.logger.info('snapshot taken', { index, bytes: data.length, ms: Date.now() - started });
+  }
+
+  // ---- status ----
+
+  status(): NodeStatus {
+    const s = this.node.status();
+    return {
+      nodeId: this.config.nodeId,
+      role: this.softState.role,
+      term: s.term,
+      leaderId: this.softState.leaderId,
+      commitIndex: s.commit,
+      appliedIndex: this.appliedIndex,
+      lastLogIndex: s.lastIndex,
+      snapshotIndex: this.lastSnapshotIndex,
+      voters: s.conf.voters,
+      learners: s.conf.learners,
+      fsyncCount: this.fsyncCount,
+      fsyncAvgMicros: this.fsyncCount === 0 ? 0 : Math.round(this.fsyncTotalMicros / this.fsyncCount),
+      proposalsPending: this.waiters.size,
+    };
+  }
+
+  keyspaceStats(): { keysPerDb: number[]; expiresPerDb: number[]; locks: number; scripts: number } {
+    return this.sm.stats();
+  }
+
+  /** Stops ticking, lets the write on disk finish and its clients get their replies, then closes storage. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.idle;
+    for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);
+    this.waiters.clear();
+    for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.shuttingDown);
+    this.readBatches.clear();
+    await this.storage.close();
+  }
+}

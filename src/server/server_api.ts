@@ -1,0 +1,61 @@
+// What connection and server command handlers may see of the running server.
+//
+// Kept as an interface so handlers can be tested against a fake, and so they cannot reach the
+// sockets or the Raft loop directly.
+
+import type { Reply } from '../resp/reply';
+import type { Client } from './client';
+import type { CommandTable } from './command_table';
+import type { ServerConfig } from './config';
+import type { Logger } from './log';
+import type { PubSubHub } from './pubsub';
+
+export interface NodeStatus {
+  readonly nodeId: string;
+  readonly role: 'leader' | 'follower' | 'candidate' | 'precandidate';
+  readonly term: number;
+  readonly leaderId: string;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastLogIndex: number;
+  readonly snapshotIndex: number;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly fsyncCount: number;
+  readonly fsyncAvgMicros: number;
+  readonly proposalsPending: number;
+}
+
+/** The replicated node as the dispatcher sees it. */
+export interface ReplicatedNode {
+  /** A write command: proposed to the log; resolves with the reply computed when it is applied. */
+  write(db: number, argv: string[]): Promise<Reply>;
+  /** A read command: linearizable through ReadIndex, or from local state when `stale` is allowed. */
+  read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply>;
+  status(): NodeStatus;
+  /** Counts for INFO keyspace/memory. */
+  keyspaceStats(): { keysPerDb: number[]; expiresPerDb: number[]; locks: number; scripts: number };
+}
+
+export interface ServerStats {
+  connectionsReceived: number;
+  commandsProcessed: number;
+  rejectedConnections: number;
+  pubsubMessages: number;
+  protocolErrors: number;
+}
+
+export interface ServerApi {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly commands: CommandTable;
+  readonly pubsub: PubSubHub;
+  readonly node: ReplicatedNode;
+  readonly stats: ServerStats;
+  readonly startedAtMs: number;
+  clients(): Iterable<Client>;
+  /** Closes a client (CLIENT KILL). */
+  killClient(client: Client): void;
+  /** Applies a CONFIG SET; returns an error text or null. */
+  setConfig(name: string, value: string): string | null;
+}
