@@ -1,0 +1,125 @@
+// The server the compatibility tests run against. By default a real `bin/quorumlock serve`
+// process on free ports; with COMPAT_TARGET=redis a real redis-server (the reference the tests
+// were validated on); with COMPAT_PORT=n an already running server on 127.0.0.1:n (nothing is
+// started or stopped then). Each test file starts its own target and it is stopped at teardown,
+// so files running in parallel never share keys.
+
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import Redis from 'ioredis';
+
+export type TargetKind = 'quorumlock' | 'redis' | 'external';
+
+export interface Target {
+  readonly kind: TargetKind;
+  readonly host: string;
+  readonly port: number;
+  /** True when the target speaks quorumlock's native LOCK/UNLOCK/HEARTBEAT/LOCKINFO. */
+  readonly native: boolean;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export function targetKind(): TargetKind {
+  if (process.env.COMPAT_PORT) return 'external';
+  const kind = process.env.COMPAT_TARGET ?? 'quorumlock';
+  if (kind !== 'quorumlock' && kind !== 'redis') throw new Error(`COMPAT_TARGET must be quorumlock or redis, got '${kind}'`);
+  return kind;
+}
+
+/** Starts (or points at) the target chosen by the environment; stops it when `t` ends. */
+export async function startTarget(t: Teardown): Promise<Target> {
+  const kind = targetKind();
+  if (kind === 'external') {
+    const port = Number(process.env.COMPAT_PORT);
+    return { kind, host: '127.0.0.1', port, native: process.env.COMPAT_NATIVE !== '0' };
+  }
+  if (kind === 'redis') {
+    const port = await startRedisServer(t);
+    return { kind, host: '127.0.0.1', port, native: false };
+  }
+  // Loaded lazily so that COMPAT_TARGET=redis works even while the server does not build.
+  const { startServerProcess } = await import('../helpers/servers');
+  const server = await startServerProcess(t);
+  return { kind, host: '127.0.0.1', port: server.port, native: true };
+}
+
+async function startRedisServer(t: Teardown): Promise<number> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', '16'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', (error) => (output += String(error)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  await waitFor(`redis-server on port ${port} (output: ${output})`, () => answersPing(port), 10_000);
+  return port;
+}
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value; throws once `timeoutMs` has passed. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 10): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(1000);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      data += d.toString();
+      if (data.includes('\r\n')) {
+        socket.destroy();
+        resolve(data.startsWith('+PONG'));
+      }
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** An ioredis 6 connection to the target (RESP3, the library's default), closed at teardown. */
+export async function ioredisClient(t: Teardown, target: Target, options: { db?: number } = {}): Promise<Redis> {
+  const client = new Redis({ host: target.host, port: target.port, db: options.db ?? 0, lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  t.teardown(() => client.disconnect());
+  await client.connect();
+  return client;
+}
