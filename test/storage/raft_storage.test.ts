@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RaftStorage } from '../../src/raft/storage/raft_storage';
 import { StorageError } from '../../src/raft/storage/errors';
-import { encode, entryKey, hardStateKey, metaKey, chunkKey, snapshotChunkBytes } from '../../src/raft/storage/layout';
+import { Packr } from 'msgpackr';
+import { chunkKey, decodeEntry, encode, encodeEntry, entryKey, hardStateKey, indexOfEntryKey, metaKey, snapshotChunkBytes } from '../../src/raft/storage/layout';
 import { EntryType, type ConfState, type Entry } from '../../src/raft/types';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -281,4 +282,21 @@ t.test('damaged records are refused with STORAGE_CORRUPT naming the directory', 
     t.equal(error.code, 'STORAGE_CORRUPT');
     t.match(error.message, /snapshot chunk 1 of 2 is missing/);
   });
+});
+
+t.test('the hand-written entry encoding is msgpack at every size boundary', async (t) => {
+  const terms = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
+  const lengths = [0, 1, 255, 256, 65535, 65536];
+  for (const term of terms) {
+    for (const length of lengths) {
+      const data = Buffer.alloc(length, 0xab);
+      const raw = encodeEntry({ index: 1, term, type: EntryType.ConfChange, data });
+      const generic = new Packr({ useRecords: false }).unpack(raw);
+      t.same({ term: generic.term, type: generic.type, bytes: generic.data.length }, { term, type: EntryType.ConfChange, bytes: length }, `term ${term}, ${length} bytes`);
+      const decoded = decodeEntry(7, raw);
+      t.ok(decoded.ok && decoded.value.index === 7 && Buffer.from(decoded.value.data).equals(data));
+    }
+  }
+  for (const index of [0, 1, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) t.equal(indexOfEntryKey(entryKey(index)), index);
+  t.ok(Buffer.compare(entryKey(2 ** 32 - 1), entryKey(2 ** 32)) < 0, 'keys sort in index order');
 });
