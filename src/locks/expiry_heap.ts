@@ -1,0 +1,88 @@
+// A min-heap of (deadline, key) for one database: how the leader finds expired keys without
+// scanning the keyspace.
+//
+// Invalidation is lazy: changing or removing a key's deadline leaves its old heap item in place,
+// and whoever pops an item checks it against the keyspace. The heap is derived data (rebuilt on
+// restore, never replicated), so it may hold stale items; the owner compacts it when they pile up.
+// Two parallel arrays (a packed double array and a string array) keep it at ~16 bytes per item.
+
+export class ExpiryHeap {
+  private deadlines: number[] = [];
+  private keys: string[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  push(deadlineMs: number, key: string): void {
+    this.deadlines.push(deadlineMs);
+    this.keys.push(key);
+    this.siftUp(this.keys.length - 1);
+  }
+
+  peekDeadline(): number {
+    return this.keys.length === 0 ? Infinity : this.deadlines[0];
+  }
+
+  peekKey(): string {
+    return this.keys[0];
+  }
+
+  pop(): void {
+    const last = this.keys.length - 1;
+    if (last > 0) {
+      this.deadlines[0] = this.deadlines[last];
+      this.keys[0] = this.keys[last];
+    }
+    this.deadlines.pop();
+    this.keys.pop();
+    if (last > 1) this.siftDown(0);
+  }
+
+  /** Replaces the whole content (O(n) heapify): used on restore and to compact stale items. */
+  rebuild(items: Iterable<[number, string]>): void {
+    this.deadlines = [];
+    this.keys = [];
+    for (const [deadlineMs, key] of items) {
+      this.deadlines.push(deadlineMs);
+      this.keys.push(key);
+    }
+    for (let i = (this.keys.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  clear(): void {
+    this.deadlines = [];
+    this.keys = [];
+  }
+
+  private siftUp(i: number): void {
+    const d = this.deadlines[i];
+    const k = this.keys[i];
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.deadlines[parent] <= d) break;
+      this.deadlines[i] = this.deadlines[parent];
+      this.keys[i] = this.keys[parent];
+      i = parent;
+    }
+    this.deadlines[i] = d;
+    this.keys[i] = k;
+  }
+
+  private siftDown(i: number): void {
+    const n = this.keys.length;
+    const d = this.deadlines[i];
+    const k = this.keys[i];
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.deadlines[child + 1] < this.deadlines[child]) child++;
+      if (this.deadlines[child] >= d) break;
+      this.deadlines[i] = this.deadlines[child];
+      this.keys[i] = this.keys[child];
+      i = child;
+    }
+    this.deadlines[i] = d;
+    this.keys[i] = k;
+  }
+}

@@ -1,0 +1,293 @@
+// The replicated keyspace: databases of tagged values with deadlines and fencing tokens, the
+// script cache, and the logical clock. Handlers receive it as their `state`.
+//
+// Every value is tagged by type. A string is stored as a bare JS string (its tag is its JS type:
+// one object less per key, which matters at a million locks); every other type is an object with
+// a `kind`. Locks taken with LOCK or with SET NX PX are strings whose value is the owner, so both
+// APIs see one key as one owner. The kinds to come (a fair `lock` with a FIFO wait queue, `rwlock`,
+// `semaphore`, session-owned ephemeral locks) join the union as further `kind`s; Entry already
+// carries what they share: a deadline and the token of the entry that granted the current value.
+
+import { assert } from './assert';
+import { ExpiryHeap } from './expiry_heap';
+import { keySlot, SLOT_COUNT } from './key_slot';
+import type { SetValue, ZSetValue } from './zset';
+import type { ExecContext, StateMachineEvents } from './types';
+import type { ScriptEngine } from './scripting/types';
+import type { CommandDef } from './command_spec';
+import type { DataHandler } from './commands/define';
+
+export type Value = string | ZSetValue | SetValue;
+export type TypeName = 'string' | 'zset' | 'set';
+
+export function typeOf(value: Value): TypeName {
+  return typeof value === 'string' ? 'string' : value.kind;
+}
+
+/** One key's record. `deadlineMs` is on the logical timeline (see state_machine.ts); 0 = no TTL. */
+export class Entry {
+  constructor(
+    public value: Value,
+    /** Log index of the entry that created this value or last changed it: a string lock's fencing token. */
+    public token: number,
+    public deadlineMs: number,
+  ) {}
+}
+
+/** Pass as a deadline to keep the current one (SET KEEPTTL, APPEND, INCR). */
+export const KEEP_TTL = -1;
+
+/**
+ * One database. Keys live in 16384 maps, one per hash slot, so that a SCAN cursor can be a slot
+ * number: a key present for the whole scan is in the same slot on every call and is returned.
+ */
+export class Database {
+  private slots: Array<Map<string, Entry> | undefined> | null = null;
+  /** Number of keys, including expired ones not yet deleted (as Redis's DBSIZE). */
+  size = 0;
+  /** Keys with a deadline. */
+  volatileCount = 0;
+  /** String keys with a deadline: locks. */
+  lockCount = 0;
+  readonly heap = new ExpiryHeap();
+
+  get(key: string): Entry | undefined {
+    return this.slots?.[keySlot(key)]?.get(key);
+  }
+
+  /** Adds a key that is absent. */
+  add(key: string, entry: Entry): void {
+    if (this.slots === null) this.slots = new Array(SLOT_COUNT);
+    const slot = keySlot(key);
+    let map = this.slots[slot];
+    if (map === undefined) map = this.slots[slot] = new Map();
+    assert(!map.has(key), 'add of an existing key');
+    map.set(key, entry);
+    this.size++;
+    if (entry.deadlineMs !== 0) this.countVolatile(key, entry, +1);
+  }
+
+  remove(key: string): boolean {
+    const map = this.slots?.[keySlot(key)];
+    const entry = map?.get(key);
+    if (entry === undefined) return false;
+    map!.delete(key);
+    this.size--;
+    if (entry.deadlineMs !== 0) this.countVolatile(key, entry, -1);
+    return true;
+  }
+
+  /** Sets (or with 0 clears) the deadline of a present entry. */
+  setDeadline(key: string, entry: Entry, deadlineMs: number): void {
+    if (deadlineMs === entry.deadlineMs) return;
+    if (entry.deadlineMs !== 0) this.countVolatile(key, entry, -1);
+    entry.deadlineMs = deadlineMs;
+    if (deadlineMs !== 0) this.countVolatile(key, entry, +1);
+  }
+
+  private countVolatile(key: string, entry: Entry, delta: 1 | -1): void {
+    this.volatileCount += delta;
+    if (typeof entry.value === 'string') this.lockCount += delta;
+    if (delta === 1) {
+      this.heap.push(entry.deadlineMs, key);
+      if (this.heap.size > 2 * this.volatileCount + 1024) this.compactHeap();
+    }
+  }
+
+  /** Drops the heap's stale items: O(n), amortized over at least volatileCount + 1024 pushes. */
+  compactHeap(): void {
+    const live: Array<[number, string]> = [];
+    for (const [key, entry] of this.entries()) if (entry.deadlineMs !== 0) live.push([entry.deadlineMs, key]);
+    this.heap.rebuild(live);
+  }
+
+  /** Every key in slot order, then insertion order within a slot (deterministic across replicas). */
+  *entries(): IterableIterator<[string, Entry]> {
+    if (this.slots === null) return;
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const map = this.slots[slot];
+      if (map !== undefined && map.size > 0) yield* map;
+    }
+  }
+
+  /** The keys of one slot (SCAN's unit of work). */
+  slotMap(slot: number): ReadonlyMap<string, Entry> | undefined {
+    return this.slots?.[slot];
+  }
+
+  clear(): void {
+    this.slots = null;
+    this.size = 0;
+    this.volatileCount = 0;
+    this.lockCount = 0;
+    this.heap.clear();
+  }
+}
+
+export interface ScriptRecord {
+  readonly body: string;
+  /** Loaded by EVAL (evictable) rather than SCRIPT LOAD (kept until SCRIPT FLUSH), as in Redis 7.4. */
+  fromEval: boolean;
+}
+
+/** The script cache is replicated state: EVALSHA must find the same scripts on every replica. */
+export class ScriptCache {
+  private readonly scripts = new Map<string, ScriptRecord>();
+  bytes = 0;
+
+  constructor(
+    readonly countMax: number,
+    readonly bytesMax: number,
+  ) {}
+
+  get size(): number {
+    return this.scripts.size;
+  }
+
+  get(sha: string): ScriptRecord | undefined {
+    return this.scripts.get(sha);
+  }
+
+  /** Marks an EVAL script as recently used (deterministic: only on the write path). */
+  touch(sha: string): void {
+    const record = this.scripts.get(sha);
+    if (record === undefined || !record.fromEval) return;
+    this.scripts.delete(sha);
+    this.scripts.set(sha, record);
+  }
+
+  /** Adds a script, evicting the least recently used EVAL scripts over the caps; false if it cannot fit. */
+  add(sha: string, body: string, fromEval: boolean): boolean {
+    const existing = this.scripts.get(sha);
+    if (existing !== undefined) {
+      if (!fromEval) existing.fromEval = false;
+      else this.touch(sha);
+      return true;
+    }
+    while (this.scripts.size + 1 > this.countMax || this.bytes + body.length > this.bytesMax) {
+      if (!this.evictOne()) return false;
+    }
+    this.scripts.set(sha, { body, fromEval });
+    this.bytes += body.length;
+    return true;
+  }
+
+  private evictOne(): boolean {
+    for (const [sha, record] of this.scripts) {
+      if (record.fromEval) {
+        this.scripts.delete(sha);
+        this.bytes -= record.body.length;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Re-adds a script from a snapshot, in its original (LRU) order, without cap checks. */
+  restore(sha: string, body: string, fromEval: boolean): void {
+    this.scripts.set(sha, { body, fromEval });
+    this.bytes += body.length;
+  }
+
+  flush(): void {
+    this.scripts.clear();
+    this.bytes = 0;
+  }
+
+  entries(): IterableIterator<[string, ScriptRecord]> {
+    return this.scripts.entries();
+  }
+}
+
+/** Every size a client controls has a limit. */
+export interface StateMachineLimits {
+  /** Largest string value APPEND may build (Redis's proto-max-bulk-len). */
+  readonly stringBytesMax: number;
+  /** Script cache caps: beyond them the least recently used EVAL scripts are evicted. */
+  readonly scriptsMax: number;
+  readonly scriptBytesMax: number;
+  /** Most keys one SCAN call examines, whatever COUNT asks (whole slots are returned, so a reply can exceed it). */
+  readonly scanCountMax: number;
+}
+
+export const DEFAULT_LIMITS: StateMachineLimits = {
+  stringBytesMax: 128 * 1024 * 1024,
+  scriptsMax: 10_000,
+  scriptBytesMax: 64 * 1024 * 1024,
+  scanCountMax: 100_000,
+};
+
+/** What handlers reach beyond the data: not replicated, the same on every replica by construction. */
+export interface KeyspaceEnv {
+  readonly engine: ScriptEngine | null;
+  readonly events: StateMachineEvents;
+  readonly commands: ReadonlyMap<string, CommandDef<DataHandler>>;
+  readonly limits: StateMachineLimits;
+}
+
+/**
+ * The state the data-command handlers work on. `lookup` applies lazy expiry: an expired key is
+ * absent; on the write path it is also deleted (every replica does the same at the same entry).
+ */
+export class Keyspace {
+  readonly dbs: Database[];
+  /** Logical time (ms): never goes backwards. */
+  clockMs = 0;
+  /** Wall time minus logical time; grows by the election timeout at each leader change. */
+  offsetMs = 0;
+  appliedIndex = 0;
+
+  constructor(
+    databases: number,
+    readonly scripts: ScriptCache,
+    readonly env: KeyspaceEnv,
+  ) {
+    this.dbs = [];
+    for (let i = 0; i < databases; i++) this.dbs.push(new Database());
+  }
+
+  get limits(): StateMachineLimits {
+    return this.env.limits;
+  }
+
+  db(ctx: ExecContext): Database {
+    return this.dbs[ctx.db];
+  }
+
+  lookup(ctx: ExecContext, key: string): Entry | undefined {
+    const db = this.dbs[ctx.db];
+    const entry = db.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.deadlineMs !== 0 && entry.deadlineMs <= ctx.nowMs) {
+      if (!ctx.readOnly) db.remove(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /**
+   * Stores a string. `existing` is the live entry from lookup(). The token changes only when the
+   * value does, so re-setting the same value (a redlock extend) keeps the lock's fencing token.
+   * `deadlineMs`: 0 clears the TTL, KEEP_TTL keeps it.
+   */
+  writeString(ctx: ExecContext, key: string, existing: Entry | undefined, value: string, deadlineMs: number): Entry {
+    const db = this.dbs[ctx.db];
+    if (existing !== undefined && typeof existing.value === 'string') {
+      if (existing.value !== value) {
+        existing.value = value;
+        existing.token = ctx.index;
+      }
+      if (deadlineMs !== KEEP_TTL) db.setDeadline(key, existing, deadlineMs);
+      return existing;
+    }
+    if (existing !== undefined) db.remove(key);
+    const entry = new Entry(value, ctx.index, deadlineMs === KEEP_TTL ? 0 : deadlineMs);
+    db.add(key, entry);
+    return entry;
+  }
+
+  /** Deadlines are never 0 (that means "none") nor negative: a past deadline is kept as 1 ms. */
+  static deadline(logicalMs: number): number {
+    return logicalMs < 1 ? 1 : logicalMs;
+  }
+}

@@ -1,0 +1,130 @@
+// Proves the string commands follow Redis 7.2 (and 8.4 / Valkey 9 for the compare-and-delete
+// forms): the SET option matrix with every error text, TTL clearing and keeping, GET/GETEX/GETDEL,
+// MSET/MSETNX, APPEND, INCR family with 64-bit overflow, DELIFEQ/DELEX, and that a WRONGTYPE
+// error leaves the key untouched. Each row runs setup commands through apply() with increasing
+// indexes at a fixed entry time, then the command, then follow-up checks.
+
+import t from 'tap';
+import { err, Errors, OK, SimpleString } from '../../src/resp/reply';
+import { runTable, type Row } from './harness';
+
+const wrongType = Errors.wrongType;
+const syntax = Errors.syntax;
+
+const rows: Row[] = [
+  // SET basics and options
+  { name: 'SET then GET', cmd: ['SET', 'k', 'v'], want: OK, then: [[['GET', 'k'], 'v'], [['PTTL', 'k'], -1]] },
+  { name: 'SET NX on absent key sets', cmd: ['SET', 'k', 'v', 'NX'], want: OK, then: [[['GET', 'k'], 'v']] },
+  { name: 'SET NX on present key replies null and keeps the value', setup: [['SET', 'k', 'old']], cmd: ['SET', 'k', 'v', 'nx'], want: null, then: [[['GET', 'k'], 'old']] },
+  { name: 'SET XX on absent key replies null', cmd: ['SET', 'k', 'v', 'XX'], want: null, then: [[['EXISTS', 'k'], 0]] },
+  { name: 'SET XX on present key sets', setup: [['SET', 'k', 'old']], cmd: ['SET', 'k', 'v', 'XX'], want: OK, then: [[['GET', 'k'], 'v']] },
+  { name: 'SET NX XX is a syntax error', cmd: ['SET', 'k', 'v', 'NX', 'XX'], want: syntax },
+  { name: 'SET EX PX is a syntax error', cmd: ['SET', 'k', 'v', 'EX', 10, 'PX', 100], want: syntax },
+  { name: 'SET PX KEEPTTL is a syntax error', cmd: ['SET', 'k', 'v', 'PX', 100, 'KEEPTTL'], want: syntax },
+  { name: 'SET KEEPTTL EXAT is a syntax error', cmd: ['SET', 'k', 'v', 'KEEPTTL', 'EXAT', 10], want: syntax },
+  { name: 'SET PX without a value is a syntax error', cmd: ['SET', 'k', 'v', 'PX'], want: syntax },
+  { name: 'SET unknown option is a syntax error', cmd: ['SET', 'k', 'v', 'FOO'], want: syntax, then: [[['EXISTS', 'k'], 0]] },
+  { name: 'SET PERSIST is a syntax error (GETEX only)', cmd: ['SET', 'k', 'v', 'PERSIST'], want: syntax },
+  { name: 'SET PX not a number', cmd: ['SET', 'k', 'v', 'PX', 'abc'], want: Errors.notInteger },
+  { name: 'SET PX 1.5 is not an integer', cmd: ['SET', 'k', 'v', 'PX', '1.5'], want: Errors.notInteger },
+  { name: 'SET PX 0 is invalid', cmd: ['SET', 'k', 'v', 'PX', 0], want: err("ERR invalid expire time in 'set' command") },
+  { name: 'SET EX -1 is invalid', cmd: ['SET', 'k', 'v', 'EX', -1], want: err("ERR invalid expire time in 'set' command") },
+  { name: 'SET EX beyond 2^53 ms is invalid', cmd: ['SET', 'k', 'v', 'EX', '9007199254740991'], want: err("ERR invalid expire time in 'set' command") },
+  { name: 'SET PX int64 max is invalid', cmd: ['SET', 'k', 'v', 'PX', '9223372036854775807'], want: err("ERR invalid expire time in 'set' command") },
+  { name: 'SET PX beyond int64 is not an integer', cmd: ['SET', 'k', 'v', 'PX', '9223372036854775808'], want: Errors.notInteger },
+  { name: 'options are case-insensitive and in any order', cmd: ['SET', 'k', 'v', 'px', 5000, 'Nx'], want: OK, then: [[['PTTL', 'k'], 5000]] },
+  { name: 'repeating the same expiry option: last wins', cmd: ['SET', 'k', 'v', 'PX', 5000, 'PX', 7000], want: OK, then: [[['PTTL', 'k'], 7000]] },
+  { name: 'SET EX sets seconds', cmd: ['SET', 'k', 'v', 'EX', 10], want: OK, then: [[['PTTL', 'k'], 10000], [['TTL', 'k'], 10]] },
+  { name: 'SET PXAT sets an absolute deadline', cmd: ['SET', 'k', 'v', 'PXAT', 1_700_000_004_000], want: OK, then: [[['PTTL', 'k'], 4000], [['PEXPIRETIME', 'k'], 1_700_000_004_000]] },
+  { name: 'SET EXAT sets an absolute deadline in seconds', cmd: ['SET', 'k', 'v', 'EXAT', 1_700_000_010], want: OK, then: [[['PTTL', 'k'], 10000], [['EXPIRETIME', 'k'], 1_700_000_010]] },
+  { name: 'SET PXAT in the past stores an already expired key', cmd: ['SET', 'k', 'v', 'PXAT', 1], want: OK, then: [[['GET', 'k'], null], [['EXISTS', 'k'], 0]] },
+  { name: 'plain SET clears the TTL', setup: [['SET', 'k', 'v', 'PX', 5000]], cmd: ['SET', 'k', 'w'], want: OK, then: [[['PTTL', 'k'], -1]] },
+  { name: 'SET KEEPTTL keeps the TTL', setup: [['SET', 'k', 'v', 'PX', 5000]], cmd: ['SET', 'k', 'w', 'KEEPTTL'], want: OK, then: [[['PTTL', 'k'], 5000], [['GET', 'k'], 'w']] },
+  { name: 'SET GET on absent key replies null and sets', cmd: ['SET', 'k', 'v', 'GET'], want: null, then: [[['GET', 'k'], 'v']] },
+  { name: 'SET GET replies the old value', setup: [['SET', 'k', 'old']], cmd: ['SET', 'k', 'v', 'GET'], want: 'old', then: [[['GET', 'k'], 'v']] },
+  { name: 'SET NX GET on present key replies old value, no write', setup: [['SET', 'k', 'old']], cmd: ['SET', 'k', 'v', 'NX', 'GET'], want: 'old', then: [[['GET', 'k'], 'old']] },
+  { name: 'SET GET on a set is WRONGTYPE and writes nothing', setup: [['SADD', 's', 'a']], cmd: ['SET', 's', 'v', 'GET'], want: wrongType, then: [[['TYPE', 's'], new SimpleString('set')]] },
+  { name: 'SET without GET overwrites another type', setup: [['SADD', 's', 'a']], cmd: ['SET', 's', 'v'], want: OK, then: [[['GET', 's'], 'v']] },
+  { name: 'SET on an expired key with NX succeeds', setup: [['SET', 'k', 'old', 'PX', 100]], advanceMs: 100, cmd: ['SET', 'k', 'v', 'NX'], want: OK, then: [[['GET', 'k'], 'v']] },
+  // IFEQ / IFNE (Redis 8.4)
+  { name: 'SET IFEQ matching sets', setup: [['SET', 'k', 'a']], cmd: ['SET', 'k', 'b', 'IFEQ', 'a'], want: OK, then: [[['GET', 'k'], 'b']] },
+  { name: 'SET IFEQ not matching replies null', setup: [['SET', 'k', 'a']], cmd: ['SET', 'k', 'b', 'IFEQ', 'x'], want: null, then: [[['GET', 'k'], 'a']] },
+  { name: 'SET IFEQ on absent key does not create', cmd: ['SET', 'k', 'b', 'IFEQ', 'x'], want: null, then: [[['EXISTS', 'k'], 0]] },
+  { name: 'SET IFNE on absent key creates', cmd: ['SET', 'k', 'b', 'IFNE', 'x'], want: OK, then: [[['GET', 'k'], 'b']] },
+  { name: 'SET IFNE equal replies null', setup: [['SET', 'k', 'a']], cmd: ['SET', 'k', 'b', 'IFNE', 'a'], want: null },
+  { name: 'SET IFEQ NX is a syntax error', cmd: ['SET', 'k', 'b', 'IFEQ', 'a', 'NX'], want: syntax },
+  { name: 'SET IFEQ IFNE is a syntax error', cmd: ['SET', 'k', 'b', 'IFEQ', 'a', 'IFNE', 'c'], want: syntax },
+  { name: 'SET IFEQ on a set is WRONGTYPE', setup: [['SADD', 's', 'a']], cmd: ['SET', 's', 'b', 'IFEQ', 'a'], want: wrongType },
+  { name: 'SET IFDEQ is refused', cmd: ['SET', 'k', 'b', 'IFDEQ', 'abcd'], want: err('ERR IFDEQ/IFDNE are not supported') },
+  // SETNX SETEX PSETEX GETSET
+  { name: 'SETNX absent', cmd: ['SETNX', 'k', 'v'], want: 1 },
+  { name: 'SETNX present', setup: [['SET', 'k', 'a']], cmd: ['SETNX', 'k', 'v'], want: 0, then: [[['GET', 'k'], 'a']] },
+  { name: 'SETEX', cmd: ['SETEX', 'k', 10, 'v'], want: OK, then: [[['PTTL', 'k'], 10000]] },
+  { name: 'SETEX 0 is invalid', cmd: ['SETEX', 'k', 0, 'v'], want: err("ERR invalid expire time in 'setex' command") },
+  { name: 'PSETEX', cmd: ['PSETEX', 'k', 1500, 'v'], want: OK, then: [[['PTTL', 'k'], 1500], [['TTL', 'k'], 2]] },
+  { name: 'PSETEX negative is invalid', cmd: ['PSETEX', 'k', -5, 'v'], want: err("ERR invalid expire time in 'psetex' command") },
+  { name: 'GETSET replies old and clears TTL', setup: [['SET', 'k', 'a', 'PX', 100]], cmd: ['GETSET', 'k', 'b'], want: 'a', then: [[['PTTL', 'k'], -1]] },
+  { name: 'GETSET on a zset is WRONGTYPE', setup: [['ZADD', 'z', 1, 'a']], cmd: ['GETSET', 'z', 'b'], want: wrongType, then: [[['ZCARD', 'z'], 1]] },
+  // GET GETDEL GETEX
+  { name: 'GET absent', cmd: ['GET', 'nope'], want: null },
+  { name: 'GET on a zset is WRONGTYPE', setup: [['ZADD', 'z', 1, 'a']], cmd: ['GET', 'z'], want: wrongType },
+  { name: 'GET exactly at the deadline sees nothing', setup: [['SET', 'k', 'v', 'PX', 1000]], advanceMs: 1000, cmd: ['GET', 'k'], want: null },
+  { name: 'GET 1 ms before the deadline sees the value', setup: [['SET', 'k', 'v', 'PX', 1000]], advanceMs: 999, cmd: ['GET', 'k'], want: 'v' },
+  { name: 'GETDEL', setup: [['SET', 'k', 'v']], cmd: ['GETDEL', 'k'], want: 'v', then: [[['EXISTS', 'k'], 0]] },
+  { name: 'GETDEL on a set is WRONGTYPE and keeps it', setup: [['SADD', 's', 'a']], cmd: ['GETDEL', 's'], want: wrongType, then: [[['EXISTS', 's'], 1]] },
+  { name: 'GETEX PX sets TTL', setup: [['SET', 'k', 'v']], cmd: ['GETEX', 'k', 'PX', 500], want: 'v', then: [[['PTTL', 'k'], 500]] },
+  { name: 'GETEX PERSIST clears TTL', setup: [['SET', 'k', 'v', 'EX', 5]], cmd: ['GETEX', 'k', 'PERSIST'], want: 'v', then: [[['PTTL', 'k'], -1]] },
+  { name: 'GETEX without option keeps TTL', setup: [['SET', 'k', 'v', 'EX', 5]], cmd: ['GETEX', 'k'], want: 'v', then: [[['PTTL', 'k'], 5000]] },
+  { name: 'GETEX PXAT in the past deletes', setup: [['SET', 'k', 'v']], cmd: ['GETEX', 'k', 'PXAT', 1000], want: 'v', then: [[['EXISTS', 'k'], 0]] },
+  { name: 'GETEX PX PERSIST is a syntax error', setup: [['SET', 'k', 'v']], cmd: ['GETEX', 'k', 'PX', 5, 'PERSIST'], want: syntax },
+  { name: 'GETEX NX is a syntax error', setup: [['SET', 'k', 'v']], cmd: ['GETEX', 'k', 'NX'], want: syntax },
+  { name: 'GETEX EX 0 is invalid', setup: [['SET', 'k', 'v']], cmd: ['GETEX', 'k', 'EX', 0], want: err("ERR invalid expire time in 'getex' command") },
+  { name: 'GETEX absent', cmd: ['GETEX', 'k', 'EX', 5], want: null },
+  // MGET MSET MSETNX
+  { name: 'MGET mixes values, nulls and other types (no WRONGTYPE)', setup: [['SET', 'a', '1'], ['SADD', 's', 'x']], cmd: ['MGET', 'a', 'nope', 's'], want: ['1', null, null] },
+  { name: 'MSET sets all and clears TTLs', setup: [['SET', 'a', 'x', 'PX', 100]], cmd: ['MSET', 'a', '1', 'b', '2'], want: OK, then: [[['MGET', 'a', 'b'], ['1', '2']], [['PTTL', 'a'], -1]] },
+  { name: 'MSET odd argument count', cmd: ['MSET', 'a', '1', 'b'], want: Errors.wrongArity('mset') },
+  { name: 'MSETNX all absent', cmd: ['MSETNX', 'a', '1', 'b', '2'], want: 1, then: [[['GET', 'b'], '2']] },
+  { name: 'MSETNX one present sets nothing', setup: [['SET', 'b', 'x']], cmd: ['MSETNX', 'a', '1', 'b', '2'], want: 0, then: [[['EXISTS', 'a'], 0], [['GET', 'b'], 'x']] },
+  // APPEND STRLEN
+  { name: 'APPEND creates', cmd: ['APPEND', 'k', 'abc'], want: 3 },
+  { name: 'APPEND appends and keeps TTL', setup: [['SET', 'k', 'ab', 'PX', 900]], cmd: ['APPEND', 'k', 'cd'], want: 4, then: [[['GET', 'k'], 'abcd'], [['PTTL', 'k'], 900]] },
+  { name: 'APPEND on a set is WRONGTYPE', setup: [['SADD', 's', 'a']], cmd: ['APPEND', 's', 'x'], want: wrongType },
+  { name: 'STRLEN', setup: [['SET', 'k', 'h\xe9llo']], cmd: ['STRLEN', 'k'], want: 5 },
+  { name: 'STRLEN absent', cmd: ['STRLEN', 'k'], want: 0 },
+  // INCR family
+  { name: 'INCR absent', cmd: ['INCR', 'n'], want: 1, then: [[['GET', 'n'], '1']] },
+  { name: 'INCRBY', setup: [['SET', 'n', '10']], cmd: ['INCRBY', 'n', -25], want: -15 },
+  { name: 'DECR', setup: [['SET', 'n', '10']], cmd: ['DECR', 'n'], want: 9 },
+  { name: 'DECRBY', setup: [['SET', 'n', '10']], cmd: ['DECRBY', 'n', 20], want: -10 },
+  { name: 'INCR keeps TTL', setup: [['SET', 'n', '1', 'PX', 700]], cmd: ['INCR', 'n'], want: 2, then: [[['PTTL', 'n'], 700]] },
+  { name: 'INCR on non-integer', setup: [['SET', 'n', 'abc']], cmd: ['INCR', 'n'], want: Errors.notInteger, then: [[['GET', 'n'], 'abc']] },
+  { name: 'INCR on " 1" (spaces) is not an integer', setup: [['SET', 'n', ' 1']], cmd: ['INCR', 'n'], want: Errors.notInteger },
+  { name: 'INCR on "01" is not an integer', setup: [['SET', 'n', '01']], cmd: ['INCR', 'n'], want: Errors.notInteger },
+  { name: 'INCRBY non-integer increment', cmd: ['INCRBY', 'n', '1.5'], want: Errors.notInteger },
+  { name: 'INCR past 2^53 is exact', setup: [['SET', 'n', '9007199254740992']], cmd: ['INCR', 'n'], want: 9007199254740993n, then: [[['GET', 'n'], '9007199254740993']] },
+  { name: 'INCR at int64 max overflows', setup: [['SET', 'n', '9223372036854775807']], cmd: ['INCR', 'n'], want: Errors.overflow, then: [[['GET', 'n'], '9223372036854775807']] },
+  { name: 'DECR at int64 min overflows', setup: [['SET', 'n', '-9223372036854775808']], cmd: ['DECR', 'n'], want: Errors.overflow },
+  { name: 'INCRBY to int64 max is fine', setup: [['SET', 'n', '9223372036854775800']], cmd: ['INCRBY', 'n', 7], want: 9223372036854775807n },
+  { name: 'DECRBY int64 min', setup: [['SET', 'n', '0']], cmd: ['DECRBY', 'n', '-9223372036854775808'], want: err('ERR decrement would overflow') },
+  { name: 'INCR on a set is WRONGTYPE', setup: [['SADD', 's', 'a']], cmd: ['INCR', 's'], want: wrongType },
+  // DELIFEQ / DELEX
+  { name: 'DELIFEQ equal deletes', setup: [['SET', 'k', 'me']], cmd: ['DELIFEQ', 'k', 'me'], want: 1, then: [[['EXISTS', 'k'], 0]] },
+  { name: 'DELIFEQ other value keeps', setup: [['SET', 'k', 'me']], cmd: ['DELIFEQ', 'k', 'you'], want: 0, then: [[['GET', 'k'], 'me']] },
+  { name: 'DELIFEQ absent', cmd: ['DELIFEQ', 'k', 'me'], want: 0 },
+  { name: 'DELIFEQ on a set is WRONGTYPE', setup: [['SADD', 's', 'me']], cmd: ['DELIFEQ', 's', 'me'], want: wrongType, then: [[['EXISTS', 's'], 1]] },
+  { name: 'DELIFEQ on an expired key', setup: [['SET', 'k', 'me', 'PX', 10]], advanceMs: 10, cmd: ['DELIFEQ', 'k', 'me'], want: 0 },
+  { name: 'DELEX without condition deletes any type', setup: [['SADD', 's', 'a']], cmd: ['DELEX', 's'], want: 1, then: [[['EXISTS', 's'], 0]] },
+  { name: 'DELEX absent', cmd: ['DELEX', 'k'], want: 0 },
+  { name: 'DELEX IFEQ equal', setup: [['SET', 'k', 'me']], cmd: ['DELEX', 'k', 'IFEQ', 'me'], want: 1 },
+  { name: 'DELEX IFEQ different', setup: [['SET', 'k', 'me']], cmd: ['DELEX', 'k', 'ifeq', 'you'], want: 0, then: [[['GET', 'k'], 'me']] },
+  { name: 'DELEX IFNE different', setup: [['SET', 'k', 'me']], cmd: ['DELEX', 'k', 'IFNE', 'you'], want: 1 },
+  { name: 'DELEX IFNE equal', setup: [['SET', 'k', 'me']], cmd: ['DELEX', 'k', 'IFNE', 'me'], want: 0 },
+  { name: 'DELEX IFEQ on a zset is WRONGTYPE', setup: [['ZADD', 'z', 1, 'a']], cmd: ['DELEX', 'z', 'IFEQ', 'a'], want: wrongType },
+  { name: 'DELEX bad condition', setup: [['SET', 'k', 'me']], cmd: ['DELEX', 'k', 'IFXX', 'me'], want: syntax },
+  { name: 'DELEX condition without value', setup: [['SET', 'k', 'me']], cmd: ['DELEX', 'k', 'IFEQ'], want: syntax },
+  // binary strings round-trip
+  { name: 'binary values round-trip', cmd: ['SET', 'b\x00\xff', '\r\n\x00\x80'], want: OK, then: [[['GET', 'b\x00\xff'], '\r\n\x00\x80']] },
+];
+
+runTable(t, rows);
