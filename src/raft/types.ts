@@ -70,3 +70,86 @@ export interface ConfChange {
   /** Address book entry carried through the log so every node learns how to reach the new member. */
   readonly address?: string;
 }
+
+// ---- Added by the Raft core (issue 4): messages between nodes and the Ready batch. ----
+
+/**
+ * Every message the core sends or receives. Same vocabulary as etcd's raftpb (MsgApp, MsgVote, ...)
+ * minus the local-only ones, which are method calls here (tick, propose, readIndex, campaign).
+ */
+export type MessageType =
+  | 'app'
+  | 'appResp'
+  | 'vote'
+  | 'voteResp'
+  | 'preVote'
+  | 'preVoteResp'
+  | 'heartbeat'
+  | 'heartbeatResp'
+  | 'snap'
+  | 'snapResp'
+  | 'readIndex'
+  | 'readIndexResp'
+  | 'timeoutNow';
+
+/** One piece of a snapshot on its way to a lagging follower; chunks arrive in offset order. */
+export interface SnapshotChunk {
+  readonly meta: SnapshotMeta;
+  readonly offset: number;
+  readonly totalBytes: number;
+  readonly data: Uint8Array;
+  readonly done: boolean;
+}
+
+/**
+ * A flat message, every field always present (defaults 0 / false / [] / null) so the transport can
+ * encode it with no per-type schema. Field meanings per type:
+ * - app: index/logTerm = the entry preceding `entries`; commit = leader's commit.
+ * - appResp: index = last index now matching (or the rejected index); reject with rejectHint/logTerm
+ *   = the follower's guess of the last matching (index, term) (etcd's findConflictByTerm hint).
+ * - vote/preVote: index/logTerm = candidate's last entry; context = 'transfer' to override leases.
+ * - heartbeat: commit = min(follower match, leader commit); context = ReadIndex round, echoed back.
+ * - snap: snapshot = one chunk. snapResp: index = snapshot index, rejectHint = next offset wanted.
+ * - readIndex/readIndexResp: context identifies the read; index = the read point in the response.
+ */
+export interface Message {
+  readonly type: MessageType;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly logTerm: number;
+  readonly index: number;
+  readonly entries: readonly Entry[];
+  readonly commit: number;
+  readonly reject: boolean;
+  readonly rejectHint: number;
+  readonly context: Uint8Array | null;
+  readonly snapshot: SnapshotChunk | null;
+}
+
+/**
+ * One batch of work for the driver, handled in this order: persist (snapshot, then entries, then
+ * hardState, in one synced write when mustSync), send messages, install snapshot into the state
+ * machine, apply committedEntries, serve readStates once applied >= index, then advance().
+ */
+export interface Ready {
+  /** Present when role or leader changed. */
+  readonly softState?: SoftState;
+  /** Present when term, vote or commit changed. */
+  readonly hardState?: HardState;
+  /**
+   * Entries to persist. They may replace a suffix of the persisted log: storage deletes every
+   * persisted entry with index >= entries[0].index before appending them.
+   */
+  readonly entries: readonly Entry[];
+  /**
+   * A snapshot received from the leader: persist it, drop every persisted entry (the snapshot
+   * replaces the whole log), and restore the state machine from it before applying committedEntries.
+   */
+  readonly snapshot?: Snapshot;
+  readonly committedEntries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly readStates: readonly ReadState[];
+  /** True when term/vote or entries changed: the write must be fsynced before messages go out. */
+  readonly mustSync: boolean;
+}

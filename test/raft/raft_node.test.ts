@@ -1,0 +1,94 @@
+// Milestone behaviour of the Raft core, as the driver sees it: a single voter leads at once,
+// commits each proposal in the Ready that persists it, and answers ReadIndex; a 3-node cluster
+// elects one leader, replicates and commits on every node, and refuses proposals on followers
+// with the leader's id. Driven through the synchronous harness: no timers, no sockets.
+
+import t from 'tap';
+import { RaftNode } from '../../src/raft/raft_node';
+import { EntryType } from '../../src/raft/types';
+import { Cluster, dec, enc, testConfig } from './harness';
+
+t.test('single voter: campaign() elects at once, proposals commit in the Ready that persists them', async (t) => {
+  const node = new RaftNode(testConfig('a'), {
+    hardState: { term: 0, vote: '', commit: 0 },
+    snapshotMeta: null,
+    entries: [],
+    conf: { voters: ['a'], learners: [], votersOutgoing: [] },
+  });
+  // First Ready: the bootstrap entry recording the founding membership.
+  let rd = node.ready();
+  t.equal(rd.entries.length, 1);
+  t.equal(rd.entries[0].type, EntryType.ConfChange);
+  node.advance();
+  node.campaign();
+  t.equal(node.status().role, 'leader');
+  rd = node.ready();
+  t.same(rd.softState, { leaderId: 'a', role: 'leader' });
+  t.equal(rd.entries.length, 1, 'the no-op of the new term');
+  t.equal(rd.committedEntries.length, 1, 'committed in the same Ready');
+  t.ok(rd.mustSync);
+  node.advance();
+
+  const p = node.propose(enc('x'));
+  t.ok(p.ok);
+  if (!p.ok) return;
+  t.equal(p.index, 3);
+  t.equal(p.term, 2);
+  rd = node.ready();
+  t.same(rd.entries.map((e) => dec(e.data)), ['x']);
+  t.same(rd.committedEntries.map((e) => e.index), [3]);
+  t.equal(rd.hardState?.commit, 3);
+  t.equal(rd.messages.length, 0);
+  node.advance();
+  t.notOk(node.hasReady());
+
+  node.readIndex(enc('r1'));
+  rd = node.ready();
+  t.same(rd.readStates.map((r) => [r.index, dec(r.context)]), [[3, 'r1']]);
+  node.advance();
+});
+
+t.test('single voter: elects itself after its election timeout without campaign()', async (t) => {
+  const c = new Cluster(['a']);
+  c.tick('a', 25);
+  t.equal(c.raft('a').status().role, 'leader');
+});
+
+t.test('3 nodes: one leader, replication to all, followers refuse proposals', async (t) => {
+  const c = new Cluster(['a', 'b', 'c']);
+  c.raft('a').campaign();
+  c.stabilize();
+  t.equal(c.leader(), 'a');
+  for (const id of ['b', 'c']) {
+    t.equal(c.raft(id).status().leaderId, 'a');
+    const r = c.raft(id).propose(enc('nope'));
+    t.same(r, { ok: false, reason: 'not-leader', leaderId: 'a' });
+  }
+  for (let i = 0; i < 20; i++) t.ok(c.raft('a').propose(enc(`v${i}`)).ok);
+  c.stabilize();
+  c.tickAll(); // heartbeat carries the final commit index to followers
+  c.stabilize();
+  const expected = Array.from({ length: 20 }, (_, i) => `v${i}`);
+  for (const id of ['a', 'b', 'c']) {
+    t.same(c.get(id).applied, expected, `${id} applied every proposal in order`);
+    t.equal(c.raft(id).status().commit, c.raft('a').status().lastIndex);
+  }
+  // ReadIndex from a follower: forwarded to the leader, confirmed by a heartbeat round.
+  c.raft('b').readIndex(enc('rb'));
+  c.stabilize();
+  t.same(c.get('b').readStates.map((r) => [r.index, dec(r.context)]), [[c.raft('a').status().commit, 'rb']]);
+});
+
+t.test('3 nodes: a new leader is elected by timeout when the leader is isolated', async (t) => {
+  const c = new Cluster(['a', 'b', 'c']);
+  c.raft('a').campaign();
+  c.stabilize();
+  c.isolate('a');
+  for (let i = 0; i < 40 && (c.leader() === 'a' || c.leader() === undefined); i++) {
+    c.tickAll();
+    c.stabilize();
+  }
+  const leader = c.leader();
+  t.ok(leader === 'b' || leader === 'c', `new leader ${leader}`);
+  t.equal(c.raft('a').status().role, 'follower', 'check-quorum made the isolated leader step down');
+});
