@@ -48,7 +48,7 @@ t.test('native LOCK / HEARTBEAT / UNLOCK / LOCKINFO', { skip }, async (t) => {
   await t.test('grant, refuse, heartbeat, release', async (t) => {
     const a = await ioredisClient(t, target);
     const b = await ioredisClient(t, target);
-    const token = await lock(a, 'job', 'alice', 1000);
+    const token = (await lock(a, 'job', 'alice', 1000))!;
     t.type(token, 'number', 'LOCK replies a fencing token');
     t.equal(await lock(b, 'job', 'bob', 1000), null, 'another owner gets nil');
     const info = await lockInfo(b, 'job');
