@@ -1,0 +1,241 @@
+// Proves the Raft TCP transport on real sockets (127.0.0.1, ports picked by the OS): messages
+// arrive whole and in send order between two and three nodes; a node of another cluster, a node
+// the listener does not know, and a client that skips the hello are refused and logged with the
+// reason; a peer that restarts is reconnected to; messages sent in one event-loop turn leave as one
+// frame; an oversize frame closes only its connection. Every wait polls a condition with a deadline.
+
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { TcpTransport, type TcpTransportOptions, type WireMessage } from '../../src/raft/transport/tcp_transport';
+import { encodeHello, encodeMessages, frameHeader } from '../../src/raft/transport/frame';
+
+interface TestMessage extends WireMessage {
+  readonly seq: number;
+  readonly data?: Uint8Array;
+}
+
+interface Node {
+  readonly id: string;
+  readonly transport: TcpTransport<TestMessage>;
+  readonly received: TestMessage[];
+  readonly logs: Array<{ level: string; msg: string }>;
+  readonly address: string;
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function startNode(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  id: string,
+  extra: Partial<TcpTransportOptions<TestMessage>> = {},
+): Promise<Node> {
+  const received: TestMessage[] = [];
+  const logs: Array<{ level: string; msg: string }> = [];
+  const log = (level: string) => (msg: string) => void logs.push({ level, msg });
+  const transport = new TcpTransport<TestMessage>({
+    nodeId: id,
+    clusterId: 'c1',
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    peers: new Map(),
+    onMessage: (m) => void received.push(m),
+    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    dialTimeoutMs: 500,
+    backoff: { minMs: 10, maxMs: 100 },
+    ...extra,
+  });
+  await transport.start();
+  t.teardown(() => transport.stop());
+  return { id, transport, received, logs, address: `127.0.0.1:${transport.listenPort}` };
+}
+
+function connectAll(nodes: Node[]): void {
+  const peers = new Map(nodes.map((n) => [n.id, n.address] as [string, string]));
+  for (const n of nodes) n.transport.setPeers(peers);
+}
+
+function msg(from: string, to: string, seq: number, data?: Uint8Array): TestMessage {
+  return { type: 'app', from, to, term: 1, seq, ...(data ? { data } : {}) };
+}
+
+/** Sends seq 1..count from `from` to `to`, a few per event-loop turn. */
+async function sendSeq(from: Node, to: Node, count: number): Promise<void> {
+  for (let seq = 1; seq <= count; seq++) {
+    from.transport.send([msg(from.id, to.id, seq, Buffer.from(`payload ${seq}`))]);
+    if (seq % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function seqsFrom(node: Node, from: string): number[] {
+  return node.received.filter((m) => m.from === from).map((m) => m.seq);
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+
+t.test('two nodes exchange messages in order, both ways, with their payloads intact', async (t) => {
+  const a = await startNode(t, 'n1');
+  const b = await startNode(t, 'n2');
+  connectAll([a, b]);
+  await sendSeq(a, b, 300);
+  await sendSeq(b, a, 300);
+  await waitFor('all messages', () => b.received.length === 300 && a.received.length === 300);
+  t.same(seqsFrom(b, 'n1'), range(300));
+  t.same(seqsFrom(a, 'n2'), range(300));
+  const m = b.received[41];
+  t.same({ type: m.type, from: m.from, to: m.to, term: m.term }, { type: 'app', from: 'n1', to: 'n2', term: 1 });
+  t.equal(Buffer.from(m.data!).toString(), 'payload 42');
+  t.equal(a.logs.filter((l) => l.level === 'error').length, 0, 'no errors logged');
+});
+
+t.test('three nodes: every node hears every other in order', async (t) => {
+  const nodes = [await startNode(t, 'n1'), await startNode(t, 'n2'), await startNode(t, 'n3')];
+  connectAll(nodes);
+  for (const from of nodes) for (const to of nodes) if (from !== to) await sendSeq(from, to, 100);
+  await waitFor('all messages', () => nodes.every((n) => n.received.length === 200));
+  for (const to of nodes) for (const from of nodes) if (from !== to) t.same(seqsFrom(to, from.id), range(100), `${from.id} -> ${to.id}`);
+  t.same(
+    nodes.map((n) => n.transport.stats().peers.every((p) => p.connected)),
+    [true, true, true],
+    'each has one connected link per peer',
+  );
+});
+
+t.test('a node of another cluster and a node the listener does not know are refused', async (t) => {
+  const a = await startNode(t, 'n1');
+  const other = await startNode(t, 'n2', { clusterId: 'c2' });
+  const stranger = await startNode(t, 'n9');
+  a.transport.setPeers(new Map([['n2', other.address]]));
+  other.transport.setPeers(new Map([['n1', a.address]]));
+  stranger.transport.setPeers(new Map([['n1', a.address]]));
+  other.transport.send([msg('n2', 'n1', 1)]);
+  stranger.transport.send([msg('n9', 'n1', 1)]);
+  await waitFor('both refusals logged', () =>
+    other.logs.some((l) => l.level === 'error' && l.msg === 'raft transport: n1 refused us: cluster id mismatch (ours c2, theirs c1)') &&
+    stranger.logs.some((l) => l.level === 'error' && /^raft transport: n1 refused us: it does not know node id n9/.test(l.msg)),
+  );
+  t.pass('the dialers logged why they were refused');
+  t.ok(a.transport.stats().refusedConnections >= 2, 'the listener counted the refusals');
+  t.ok(a.logs.some((l) => /refused a connection .*cluster id mismatch \(ours c1, theirs c2\)/.test(l.msg)), 'the listener logged it too');
+  // Repeated refusals are logged loudly once, then quietly.
+  const attempts = stranger.transport.stats().peers[0].connectAttempts;
+  await waitFor('more retries', () => stranger.transport.stats().peers[0].connectAttempts >= attempts + 3);
+  t.equal(stranger.logs.filter((l) => l.level === 'error').length, 1, 'one error line for a repeated refusal');
+  t.same(a.received, [], 'nothing from a refused node is delivered');
+});
+
+t.test('frames before the hello and messages with a forged sender are protocol errors', async (t) => {
+  const a = await startNode(t, 'n1');
+  a.transport.setPeers(new Map([['n2', '127.0.0.1:1']]));
+  const cases: Array<{ name: string; frames: Buffer[]; log: RegExp }> = [
+    { name: 'messages before the hello', frames: [encodeMessages([msg('n2', 'n1', 1)])], log: /messages frame before the hello/ },
+    { name: 'a forged sender', frames: [encodeHello('c1', 'n2', 'n1'), encodeMessages([msg('n3', 'n1', 1)])], log: /from n3 to n1 on n2's connection/ },
+  ];
+  for (const c of cases) {
+    const socket = net.connect(a.transport.listenPort, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.resume();
+    for (const f of c.frames) socket.write(Buffer.concat([frameHeader(f.length), f]));
+    await closed;
+    t.ok(a.logs.some((l) => l.level === 'error' && c.log.test(l.msg)), `${c.name}: connection closed and logged`);
+  }
+  t.same(a.received, []);
+});
+
+t.test('an oversize frame closes its connection without harming the node', async (t) => {
+  const a = await startNode(t, 'n1', { frameBytesMax: 4096 });
+  const b = await startNode(t, 'n2', { frameBytesMax: 4096 });
+  connectAll([a, b]);
+  const socket = net.connect(a.transport.listenPort, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.resume();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const hello = encodeHello('c1', 'n2', 'n1');
+  socket.write(Buffer.concat([frameHeader(hello.length), hello, frameHeader(64 * 1024 * 1024)]));
+  await closed;
+  t.ok(a.logs.some((l) => l.level === 'error' && /exceeds the limit of 4096 bytes/.test(l.msg)), 'logged');
+  // A message too big for one frame is dropped at the sender, with an error, not sent.
+  b.transport.send([msg('n2', 'n1', 1, Buffer.alloc(8192))]);
+  b.transport.send([msg('n2', 'n1', 2)]);
+  await waitFor('the small message', () => a.received.length === 1);
+  t.equal(a.received[0].seq, 2);
+  t.ok(b.logs.some((l) => l.level === 'error' && /over the frame limit; dropped/.test(l.msg)));
+  // A batch over the limit is split into frames that fit.
+  for (let seq = 3; seq <= 12; seq++) b.transport.send([msg('n2', 'n1', seq, Buffer.alloc(1000))]);
+  await waitFor('the split batch', () => a.received.length === 11);
+  t.same(a.received.map((m) => m.seq), range(12).slice(1));
+});
+
+t.test('a peer that restarts is reconnected to', async (t) => {
+  const a = await startNode(t, 'n1');
+  const b = await startNode(t, 'n2');
+  connectAll([a, b]);
+  a.transport.send([msg('n1', 'n2', 1)]);
+  await waitFor('first message', () => b.received.length === 1);
+  const port = b.transport.listenPort;
+  await b.transport.stop();
+  await waitFor('a notices', () => !a.transport.stats().peers[0].connected);
+  const b2 = await startNode(t, 'n2', { listenPort: port });
+  b2.transport.setPeers(new Map([['n1', a.address]]));
+  // Like Raft, keep resending until the peer hears us.
+  let seq = 1;
+  await waitFor('delivery after restart', () => {
+    a.transport.send([msg('n1', 'n2', ++seq)]);
+    return b2.received.length > 0;
+  });
+  t.ok(b2.received[0].seq > 1, 'messages reach the restarted peer');
+  t.ok(a.logs.some((l) => l.level === 'info' && /connected to n2/.test(l.msg)), 'the reconnection is logged');
+});
+
+t.test('messages sent in one event-loop turn leave as one frame', async (t) => {
+  const a = await startNode(t, 'n1');
+  const b = await startNode(t, 'n2');
+  connectAll([a, b]);
+  a.transport.send([msg('n1', 'n2', 0)]);
+  await waitFor('connected', () => b.received.length === 1);
+  const framesBefore = b.transport.stats().receivedFrames;
+  const sentBefore = a.transport.stats().peers[0].sentFrames;
+  for (let seq = 1; seq <= 200; seq++) a.transport.send([msg('n1', 'n2', seq)]);
+  await waitFor('200 more', () => b.received.length === 201);
+  t.equal(b.transport.stats().receivedFrames - framesBefore, 1, 'one frame received');
+  t.equal(a.transport.stats().peers[0].sentFrames - sentBefore, 1, 'one frame sent');
+  t.same(b.received.slice(1).map((m) => m.seq), range(200));
+});
+
+t.test('while a peer is unreachable its queue stays bounded', async (t) => {
+  const a = await startNode(t, 'n1', { queueMessagesMax: 50 });
+  a.transport.setPeers(new Map([['n2', '127.0.0.1:1']]));
+  for (let seq = 1; seq <= 500; seq++) a.transport.send([msg('n1', 'n2', seq)]);
+  const link = a.transport.stats().peers[0];
+  t.equal(link.queuedMessages, 50);
+  t.equal(link.droppedMessages, 450);
+  a.transport.send([msg('n1', 'n7', 1)]);
+  t.equal(a.transport.stats().unroutableMessages, 1, 'messages for non-peers are dropped');
+});
+
+t.test('stop() leaves no open handles: a process that stops its transports exits by itself', async (t) => {
+  const child = spawn(process.execPath, [path.join(__dirname, 'stop_child.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(-1);
+    }, 15_000);
+    child.once('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  t.equal(code, 0, `the child exited on its own (output: ${output.trim()})`);
+  t.match(output, /stopped/);
+});
