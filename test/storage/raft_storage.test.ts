@@ -162,7 +162,16 @@ t.test('a local snapshot removes the entries it covers and keeps the rest; its d
   const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   t.equal(Buffer.from(r2.loaded().snapshot!.data).toString(), 'small');
   t.same(plain(r2.loaded().entries), plain(entries(10, 10, 1)));
+  // compact() hands back the current snapshot when asked for an older index: saving it again is harmless.
+  await r2.save({ snapshot: { meta: { index: 9, term: 1, conf }, data: Buffer.from('small') } });
+  await r2.save({ snapshot: { meta: { index: 4, term: 1, conf }, data: Buffer.from('older') } });
+  t.equal(r2.snapshotIndex, 9);
+  t.equal(r2.lastIndex, 10);
   await r2.close();
+  const r3 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.equal(Buffer.from(r3.loaded().snapshot!.data).toString(), 'small', 'an older snapshot never replaces a newer one');
+  t.same(plain(r3.loaded().entries), plain(entries(10, 10, 1)));
+  await r3.close();
 });
 
 t.test('a snapshot the log disagrees with replaces the whole log', async (t) => {

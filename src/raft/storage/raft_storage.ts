@@ -58,10 +58,14 @@ export interface StorageUpdate {
   /** Contiguous entries; entries[0].index <= lastIndex + 1. A lower first index replaces the tail. */
   readonly entries?: readonly Entry[];
   /**
-   * A snapshot to install. Entries up to its index are deleted. Entries after it are kept only if
-   * the log holds the snapshot's last entry (same index and term): that is a locally taken
-   * snapshot, or one from the leader that our log already matches. Otherwise the log disagrees with
-   * the snapshot and is discarded whole, exactly as the core discards it (etcd's raftLog.restore).
+   * A snapshot: Ready.snapshot from the leader, or the one RaftNode.compact() returns after a local
+   * snapshot. Entries up to its index are deleted. Entries after it are kept only if the log holds
+   * the snapshot's last entry (same index and term): always true of a local snapshot, whose later
+   * entries must survive. Otherwise the log disagrees with the snapshot and is discarded whole, as
+   * the core discards it. (Keeping them when they match is safe even if the core dropped them from
+   * memory: they passed the leader's consistency check after that very entry, and a newer leader's
+   * appends overwrite them through the stale-tail rule.) A snapshot at or below the saved
+   * snapshot's index is ignored: the saved one already covers it.
    */
   readonly snapshot?: Snapshot | null;
 }
@@ -227,9 +231,9 @@ export class RaftStorage {
     let diskLast = this.diskLast;
     let snapshotMeta = this.snapshotMeta;
 
-    if (snapshot) {
+    // A snapshot at or below the saved one adds nothing (the saved one covers it): skip it.
+    if (snapshot && snapshot.meta.index > this.snapshotIndex) {
       const meta = snapshot.meta;
-      assert(meta.index > this.snapshotIndex, `snapshot at ${meta.index} does not follow the saved one at ${this.snapshotIndex}`);
       let keepAfter = false;
       if (meta.index >= diskFirst && meta.index <= diskLast) {
         const raw = await this.db.get(entryKey(meta.index));
