@@ -239,3 +239,42 @@ t.test('stop() leaves no open handles: a process that stops its transports exits
   t.equal(code, 0, `the child exited on its own (output: ${output.trim()})`);
   t.match(output, /stopped/);
 });
+
+t.test('a peer that stops reading makes the sender drop, not buffer without bound', async (t) => {
+  // A listener that accepts and never reads: the kernel buffers fill, then the socket's own.
+  const sockets: net.Socket[] = [];
+  const sink = net.createServer((socket) => {
+    socket.pause();
+    socket.on('error', () => {});
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    sink.close();
+  });
+  const writableBytesMax = 256 * 1024;
+  const a = await startNode(t, 'n1', { writableBytesMax });
+  a.transport.setPeers(new Map([['n2', `127.0.0.1:${(sink.address() as net.AddressInfo).port}`]]));
+  await waitFor('connected', () => a.transport.stats().peers[0].connected);
+  const data = Buffer.alloc(64 * 1024, 7);
+  let seq = 0;
+  await waitFor(
+    'drops',
+    () => {
+      for (let i = 0; i < 16; i++) a.transport.send([msg('n1', 'n2', ++seq, data)]);
+      return a.transport.stats().peers[0].droppedMessages > 0;
+    },
+    30_000,
+  );
+  t.pass(`dropped ${a.transport.stats().peers[0].droppedMessages} of ${seq} messages`);
+  // Keep pushing: the socket's buffer never grows past the limit plus one turn's frame.
+  const frameBytesBound = 16 * (data.length + 100);
+  let peakBytes = 0;
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 16; i++) a.transport.send([msg('n1', 'n2', ++seq, data)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    peakBytes = Math.max(peakBytes, a.transport.stats().peers[0].writableBytes);
+  }
+  t.ok(peakBytes > 0 && peakBytes <= writableBytesMax + frameBytesBound, `socket buffer peaked at ${peakBytes} bytes`);
+});

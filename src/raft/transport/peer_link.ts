@@ -34,6 +34,8 @@ export interface PeerLinkStats {
   readonly address: string;
   readonly connected: boolean;
   readonly queuedMessages: number;
+  /** Bytes waiting in the socket's user-space buffer. */
+  readonly writableBytes: number;
   readonly sentMessages: number;
   readonly sentFrames: number;
   readonly droppedMessages: number;
@@ -147,6 +149,7 @@ export class PeerLink {
       address: this.address,
       connected: this.state === 'open',
       queuedMessages: this.queue.length,
+      writableBytes: this.socket ? this.socket.writableLength : 0,
       sentMessages: this.sentMessages,
       sentFrames: this.sentFrames,
       droppedMessages: this.droppedMessages,
