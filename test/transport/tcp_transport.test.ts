@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { TcpTransport, type TcpTransportOptions, type WireMessage } from '../../src/raft/transport/tcp_transport';
 import { encodeHello, encodeMessages, frameHeader } from '../../src/raft/transport/frame';
+import { EntryType, type Message } from '../../src/raft/types';
 
 interface TestMessage extends WireMessage {
   readonly seq: number;
@@ -277,4 +278,46 @@ t.test('a peer that stops reading makes the sender drop, not buffer without boun
     peakBytes = Math.max(peakBytes, a.transport.stats().peers[0].writableBytes);
   }
   t.ok(peakBytes > 0 && peakBytes <= writableBytesMax + frameBytesBound, `socket buffer peaked at ${peakBytes} bytes`);
+});
+
+t.test("the core's Message (entries, context, snapshot chunk) crosses the wire intact", async (t) => {
+  const received: Message[] = [];
+  const make = (nodeId: string, onMessage: (m: Message) => void): TcpTransport<Message> =>
+    new TcpTransport<Message>({ nodeId, clusterId: 'c1', listenHost: '127.0.0.1', listenPort: 0, peers: new Map(), onMessage });
+  const a = make('n1', () => {});
+  const b = make('n2', (m) => void received.push(m));
+  await a.start();
+  await b.start();
+  t.teardown(() => Promise.all([a.stop(), b.stop()]));
+  const peers = new Map([
+    ['n1', `127.0.0.1:${a.listenPort}`],
+    ['n2', `127.0.0.1:${b.listenPort}`],
+  ]);
+  a.setPeers(peers);
+  b.setPeers(peers);
+  const sent: Message = {
+    type: 'snap',
+    from: 'n1',
+    to: 'n2',
+    term: 2 ** 33,
+    logTerm: 7,
+    index: 41,
+    entries: [{ term: 7, index: 42, type: EntryType.ConfChange, data: Uint8Array.from([0, 1, 255]) }],
+    commit: 40,
+    reject: false,
+    rejectHint: 0,
+    context: Uint8Array.from([9, 9]),
+    snapshot: { meta: { index: 40, term: 6, conf: { voters: ['n1', 'n2'], learners: [], votersOutgoing: [] } }, offset: 0, totalBytes: 3, data: Uint8Array.from([1, 2, 3]), done: true },
+  };
+  a.send([sent]);
+  await waitFor('the message', () => received.length === 1);
+  const got = received[0];
+  const normalize = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) return `bytes:${Buffer.from(v).toString('hex')}`;
+    if (Array.isArray(v)) return v.map(normalize);
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]));
+    return v;
+  };
+  t.same(normalize(got), normalize(sent));
+  t.ok(got.entries[0].data instanceof Uint8Array && got.context instanceof Uint8Array && got.snapshot!.data instanceof Uint8Array, 'bytes stay bytes');
 });
