@@ -66,7 +66,7 @@ async function crashRound(t: { teardown(fn: () => void): void }, killAfter: numb
 }
 
 t.test('SIGKILL during saves: reopen gives a consistent prefix holding every acknowledged save', async (t) => {
-  for (const killAfter of [60, 157]) {
+  for (const killAfter of [60, 113]) {
     const { acked, matched } = await crashRound(t, killAfter);
     t.ok(matched >= acked, `state after kill equals the model after ${matched} saves (${acked} acknowledged)`);
   }

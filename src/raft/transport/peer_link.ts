@@ -44,6 +44,7 @@ export interface PeerLinkStats {
 }
 
 type LinkState = 'connecting' | 'open' | 'backoff' | 'closed';
+type FailureKind = 'unreachable' | 'refused' | 'protocol' | 'lost';
 
 export function parseAddress(address: string): { host: string; port: number } | null {
   const colon = address.lastIndexOf(':');
@@ -163,7 +164,7 @@ export class PeerLink {
     this.timer = null;
     const target = parseAddress(this.address);
     if (target === null) {
-      this.fail(`invalid address "${this.address}" (expected host:port)`);
+      this.fail('unreachable', `invalid address "${this.address}" (expected host:port)`);
       this.scheduleRedial();
       return;
     }
@@ -173,10 +174,10 @@ export class PeerLink {
     this.socket = socket;
     socket.setNoDelay(true);
     const reader = new FrameReader(this.config.frameBytesMax);
-    let failure = '';
+    let failure: { kind: FailureKind; detail: string } | null = null;
     let welcomed = false;
     const dialTimer = setTimeout(() => {
-      failure = `no connection within ${this.config.dialTimeoutMs} ms`;
+      failure = { kind: 'unreachable', detail: `no connection within ${this.config.dialTimeoutMs} ms` };
       socket.destroy();
     }, this.config.dialTimeoutMs);
 
@@ -200,39 +201,48 @@ export class PeerLink {
             this.loggedFailure = '';
             return true;
           }
-          if (typeof payload === 'string') failure = `protocol error from ${this.peerId}: ${payload}`;
-          else if (payload.kind === 'refusal') failure = `${this.peerId} refused us: ${describeRefusal(payload.code, payload.detail, this.config)}`;
-          else failure = `protocol error from ${this.peerId}: unexpected ${payload.kind} frame on an outbound connection`;
+          if (typeof payload === 'string') failure = { kind: 'protocol', detail: payload };
+          else if (payload.kind === 'refusal') failure = { kind: 'refused', detail: describeRefusal(payload.code, payload.detail, this.config) };
+          else failure = { kind: 'protocol', detail: `unexpected ${payload.kind} frame on an outbound connection` };
           socket.destroy();
           return false;
         });
       } catch (error) {
         if (!(error instanceof FrameTooLargeError)) throw error;
-        failure = `protocol error from ${this.peerId}: ${error.message}`;
+        failure = { kind: 'protocol', detail: error.message };
         socket.destroy();
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (failure === '') failure = `${error.code ?? error.message}`;
+      if (failure === null) failure = { kind: welcomed ? 'lost' : 'unreachable', detail: error.code ?? error.message };
     });
     socket.once('close', () => {
       clearTimeout(dialTimer);
       if (this.socket !== socket || this.state === 'closed') return;
       this.socket = null;
-      const wasOpen = this.state === 'open';
-      if (failure === '') failure = wasOpen ? 'connection closed' : 'connection failed';
-      this.fail(welcomed ? `lost the connection to ${this.peerId} at ${this.address}: ${failure}` : failure);
+      if (failure === null) failure = { kind: welcomed ? 'lost' : 'unreachable', detail: this.state === 'open' ? 'connection closed' : 'connection failed' };
+      this.fail(failure.kind, failure.detail);
       this.scheduleRedial();
     });
   }
 
-  private fail(reason: string): void {
+  private fail(kind: FailureKind, detail: string): void {
+    const peer = this.peerId;
+    const reason =
+      kind === 'refused'
+        ? `${peer} refused us: ${detail}`
+        : kind === 'protocol'
+          ? `protocol error from ${peer}: ${detail}`
+          : kind === 'lost'
+            ? `lost the connection to ${peer} at ${this.address}: ${detail}`
+            : `cannot reach ${peer} at ${this.address}: ${detail}`;
     this.lastError = reason;
-    const message = reason.includes(this.peerId) ? `raft transport: ${reason}` : `raft transport: cannot reach ${this.peerId} at ${this.address}: ${reason}`;
-    // Refusals are configuration errors: loud. Unreachable peers are normal during restarts.
-    if (reason === this.loggedFailure) this.config.logger.debug(message, { peer: this.peerId });
-    else if (reason.includes('refused us') || reason.startsWith('protocol error')) this.config.logger.error(message, { peer: this.peerId });
-    else this.config.logger.warn(`${message}; retrying with backoff`, { peer: this.peerId });
+    const message = `raft transport: ${reason}`;
+    // A failure that repeats is logged once loudly, then quietly on every retry. Refusals and
+    // protocol errors are configuration mistakes: errors. Unreachable peers are normal in restarts.
+    if (reason === this.loggedFailure) this.config.logger.debug(message, { peer });
+    else if (kind === 'refused' || kind === 'protocol') this.config.logger.error(message, { peer });
+    else this.config.logger.warn(`${message}; retrying with backoff`, { peer });
     this.loggedFailure = reason;
   }
 
