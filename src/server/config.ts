@@ -22,6 +22,8 @@ export interface ServerConfig {
   peers: PeerAddress[];
   requirepass: string;
   followerMode: FollowerMode;
+  /** The master name SENTINEL MASTERS reports; any name is answered by get-master-addr-by-name. */
+  sentinelName: string;
   databases: number;
 
   // Protocol limits (Redis names in CONFIG GET).
@@ -60,6 +62,7 @@ export function defaultConfig(): ServerConfig {
     peers: [],
     requirepass: '',
     followerMode: 'proxy',
+    sentinelName: 'quorumlock',
     databases: 16,
     protoMaxBulkLen: 512 * 1024 * 1024,
     protoInlineMaxBytes: 64 * 1024,

@@ -5,7 +5,7 @@
 // is a push on the subscriber's connection (RESP3 `>` push frame, RESP2 array).
 
 import { PushReply } from '../resp/reply';
-import { globMatch } from './glob';
+import { globMatch } from '../locks/glob';
 
 export interface Subscriber {
   readonly id: number;

@@ -15,13 +15,12 @@ import { ErrorReply, type Reply } from '../resp/reply';
 import type { StateMachine } from '../locks/state_machine';
 import type { LogCommand } from '../locks/types';
 import { RaftNode } from '../raft/raft_node';
-import type { Ready } from '../raft/types';
-import { EntryType, type Entry, type SoftState } from '../raft/types';
+import { EntryType, type Entry, type Ready, type SoftState } from '../raft/types';
 import { RaftStorage } from '../raft/storage/raft_storage';
 import { electionTimeoutMs, type ServerConfig } from './config';
 import { decodeLogCommand, encodeLogCommand } from './log_codec';
 import type { Logger } from './log';
-import type { NodeStatus, ReplicatedNode } from './server_api';
+import type { Member, NodeStatus, ReplicatedNode } from './server_api';
 import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
 
@@ -75,15 +74,17 @@ export class RaftDriver implements ReplicatedNode {
   private processing = false;
   private readScheduled = false;
   private stopped = false;
+  /** Set by stop(): new commands are refused while the ones in flight finish. */
+  private draining = false;
   private idle: Promise<void> = Promise.resolve();
 
+  /** nodeId -> host:port where that member serves clients (learned from its hello messages). */
+  protected readonly clientAddresses = new Map<string, string>();
   private softState: SoftState = { leaderId: '', role: 'follower' };
   private appliedIndex = 0;
   private lastTimestampMs = 0;
   private sweepInFlight = false;
   private lastSnapshotIndex = 0;
-  private fsyncCount = 0;
-  private fsyncTotalMicros = 0;
 
   constructor(options: RaftDriverOptions) {
     this.config = options.config;
@@ -119,6 +120,7 @@ export class RaftDriver implements ReplicatedNode {
       {
         hardState: loaded.hardState,
         snapshotMeta: loaded.snapshot ? loaded.snapshot.meta : null,
+        snapshotData: loaded.snapshot ? loaded.snapshot.data : undefined,
         entries: loaded.entries,
         conf: loaded.snapshot ? loaded.snapshot.meta.conf : { voters, learners: [], votersOutgoing: [] },
         applied: this.appliedIndex,
@@ -137,7 +139,7 @@ export class RaftDriver implements ReplicatedNode {
     }, config.tickMs);
     this.sweepTimer = setInterval(() => this.sweepExpired(), config.expirySweepMs);
     // A single voter does not need to wait out an election timeout to lead.
-    if (voters.length === 1 && voters[0] === config.nodeId) this.node.campaign?.();
+    if (voters.length === 1 && voters[0] === config.nodeId) this.node.campaign();
     this.scheduleProcess();
   }
 
@@ -150,7 +152,7 @@ export class RaftDriver implements ReplicatedNode {
   // ---- writes ----
 
   write(db: number, argv: string[]): Promise<Reply> {
-    if (this.stopped) return Promise.resolve(Outcome.shuttingDown);
+    if (this.draining) return Promise.resolve(Outcome.shuttingDown);
     return this.propose({ kind: 'cmd', db, argv, timeMs: this.nextTimestamp() });
   }
 
@@ -178,7 +180,7 @@ export class RaftDriver implements ReplicatedNode {
 
   read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply> {
     if (stale) return this.sm.read(db, argv, Date.now());
-    if (this.stopped) return Outcome.shuttingDown;
+    if (this.draining) return Outcome.shuttingDown;
     if (this.softState.role !== 'leader') return Outcome.noLeader(this.softState.leaderId);
     return new Promise((resolve) => {
       this.nextReadBatch.push({ db, argv, resolve });
@@ -231,6 +233,8 @@ export class RaftDriver implements ReplicatedNode {
         await this.persist(ready);
         this.handleReady(ready);
         this.node.advance();
+        // Only after advance() does the core count the entries as applied, so a snapshot may cover them.
+        this.maybeSnapshot();
       }
     } catch (error) {
       // A failed fsync leaves us unable to promise durability: stop rather than acknowledge.
@@ -249,10 +253,7 @@ export class RaftDriver implements ReplicatedNode {
 
   private async persist(ready: Ready): Promise<void> {
     if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return;
-    const started = process.hrtime.bigint();
     await this.storage.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
-    this.fsyncCount++;
-    this.fsyncTotalMicros += Number((process.hrtime.bigint() - started) / 1000n);
   }
 
   private handleReady(ready: Ready): void {
@@ -273,7 +274,6 @@ export class RaftDriver implements ReplicatedNode {
       this.readsAwaitingApply.push({ index: state.index, reads });
     }
     this.serveReads();
-    this.maybeSnapshot();
   }
 
   /** Replaced by the transport when the node has peers (cluster mode). */
@@ -350,9 +350,13 @@ export class RaftDriver implements ReplicatedNode {
     const started = Date.now();
     const index = this.appliedIndex;
     const data = this.sm.snapshot();
-    this.node.compact(index, data);
+    const snapshot = this.node.compact(index, data);
     this.lastSnapshotIndex = index;
-    this.logger.info('snapshot taken', { index, bytes: data.length, ms: Date.now() - started });
+    // Persisted through the same serialized write queue as the log, so it lands after the entries it covers.
+    this.storage.save({ snapshot }).then(
+      () => this.logger.info('snapshot taken', { index, bytes: data.length, ms: Date.now() - started }),
+      (error: Error) => this.logger.error('snapshot could not be saved; the log keeps growing until the next try', { index, err: error }),
+    );
   }
 
   // ---- status ----
@@ -370,27 +374,65 @@ export class RaftDriver implements ReplicatedNode {
       snapshotIndex: this.lastSnapshotIndex,
       voters: s.conf.voters,
       learners: s.conf.learners,
-      fsyncCount: this.fsyncCount,
-      fsyncAvgMicros: this.fsyncCount === 0 ? 0 : Math.round(this.fsyncTotalMicros / this.fsyncCount),
+      fsyncCount: this.storage.stats().fsyncCount,
+      fsyncAvgMicros: Math.round(this.storage.stats().fsyncAvgMicros),
       proposalsPending: this.waiters.size,
     };
+  }
+
+  /** Where this node serves clients; set by the server once it listens. */
+  setClientAddress(address: string): void {
+    this.clientAddresses.set(this.config.nodeId, address);
+  }
+
+  topology(): readonly Member[] {
+    const s = this.node.status();
+    const members: Member[] = [];
+    const add = (nodeId: string, isLearner: boolean): void => {
+      const isSelf = nodeId === this.config.nodeId;
+      members.push({
+        nodeId,
+        clientAddress: this.clientAddresses.get(nodeId) ?? '',
+        isLeader: nodeId === this.softState.leaderId,
+        isLearner,
+        isSelf,
+        reachable: isSelf || this.isReachable(nodeId),
+      });
+    };
+    for (const id of s.conf.voters) add(id, false);
+    for (const id of s.conf.learners) add(id, true);
+    return members;
+  }
+
+  /** Whether we heard from a peer recently; replaced in cluster mode. */
+  protected isReachable(_nodeId: string): boolean {
+    return false;
   }
 
   keyspaceStats(): { keysPerDb: number[]; expiresPerDb: number[]; locks: number; scripts: number } {
     return this.sm.stats();
   }
 
-  /** Stops ticking, lets the write on disk finish and its clients get their replies, then closes storage. */
+  /**
+   * Clean stop: refuse new commands, keep the loop running until every write already proposed has
+   * been answered (or a deadline passes), then stop ticking, let the last disk write finish and
+   * close the storage.
+   */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.draining) return;
+    this.draining = true;
+    const deadline = Date.now() + 5000;
+    while (this.waiters.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    await this.idle;
+    while (this.processing) await this.idle;
     for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);
     this.waiters.clear();
     for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.shuttingDown);
     this.readBatches.clear();
+    for (const read of this.nextReadBatch) read.resolve(Outcome.shuttingDown);
+    this.nextReadBatch = [];
     await this.storage.close();
   }
 }

@@ -6,7 +6,7 @@
 import * as net from 'node:net';
 import { StateMachine } from '../locks/state_machine';
 import { dataCommands } from '../locks/commands';
-import { createLuaEngine } from '../locks/scripting';
+import { clusterCommands } from './commands/cluster';
 import { Client, type ClientHost } from './client';
 import { CommandTable } from './command_table';
 import type { ServerConfig } from './config';
@@ -28,6 +28,7 @@ export function buildCommandTable(): CommandTable {
   table.addServer(clientCommands);
   table.addServer(pubsubCommands);
   table.addServer(serverInfoCommands);
+  table.addServer(clusterCommands);
   table.addData(dataCommands.values());
   return table;
 }
@@ -57,7 +58,7 @@ export class Server implements ServerApi, ClientHost {
   ) {
     this.stateMachine = new StateMachine({
       databases: config.databases,
-      scriptEngine: createLuaEngine(),
+      scriptEngine: null,
       events: {
         publish: (channel, message) => {
           this.stats.pubsubMessages++;
@@ -88,6 +89,7 @@ export class Server implements ServerApi, ClientHost {
       });
     });
     listener.on('error', (error) => this.logger.error('client listener error', { err: error }));
+    this.driver.setClientAddress(`${this.config.host}:${this.port}`);
     this.logger.info('quorumlock is serving', { host: this.config.host, port: this.port, node: this.config.nodeId, dataDir: this.config.dataDir });
   }
 

@@ -26,6 +26,18 @@ export interface NodeStatus {
   readonly proposalsPending: number;
 }
 
+/** One cluster member as discovery commands (CLUSTER, SENTINEL, -MOVED) present it. */
+export interface Member {
+  readonly nodeId: string;
+  /** host:port where the member serves clients; '' until it has told us. */
+  readonly clientAddress: string;
+  readonly isLeader: boolean;
+  readonly isLearner: boolean;
+  readonly isSelf: boolean;
+  /** We heard from it recently. */
+  readonly reachable: boolean;
+}
+
 /** The replicated node as the dispatcher sees it. */
 export interface ReplicatedNode {
   /** A write command: proposed to the log; resolves with the reply computed when it is applied. */
@@ -33,6 +45,8 @@ export interface ReplicatedNode {
   /** A read command: linearizable through ReadIndex, or from local state when `stale` is allowed. */
   read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply>;
   status(): NodeStatus;
+  /** Every member of the current configuration, for CLUSTER/SENTINEL and redirects. */
+  topology(): readonly Member[];
   /** Counts for INFO keyspace/memory. */
   keyspaceStats(): { keysPerDb: number[]; expiresPerDb: number[]; locks: number; scripts: number };
 }

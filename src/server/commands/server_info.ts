@@ -5,7 +5,7 @@
 
 import { ErrorReply, Errors, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../../resp/reply';
 import { keyIndexes, type CommandDef, type CommandSpec } from '../../locks/command_spec';
-import { globMatch } from '../glob';
+import { globMatch } from '../../locks/glob';
 import type { CommandContext, ServerHandler, TableEntry } from '../command_table';
 import type { ServerApi } from '../server_api';
 import { container, define } from './define';
@@ -164,7 +164,7 @@ function configGet({ server }: CommandContext, argv: string[]): Reply {
   const seen = new Map<string, string>();
   for (const pattern of argv.slice(2)) {
     for (const name of Object.keys(configNames)) {
-      if (globMatch(pattern, name, true) && !seen.has(name)) seen.set(name, configNames[name](server));
+      if (globMatch(pattern.toLowerCase(), name) && !seen.has(name)) seen.set(name, configNames[name](server));
     }
   }
   return new MapReply([...seen.entries()]);

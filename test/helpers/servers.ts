@@ -1,0 +1,149 @@
+// Starting quorumlock for tests: in-process (fast, for command tests) or as a real process
+// (for kill -9, SIGTERM and redis-cli tests). Every server gets a fresh temp data dir and free
+// ports, and every start registers its own teardown with the test, so nothing is left running.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { defaultConfig, type ServerConfig } from '../../src/server/config';
+import { silentLogger } from '../../src/server/log';
+import { Server } from '../../src/server/server';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const binPath = path.join(repoRoot, 'bin', 'quorumlock');
+
+export function tempDir(prefix = 'quorumlock-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A port that was free a moment ago (bind to 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** An in-process server on a free port with a temp data dir; stopped at test teardown. */
+export async function startServer(t: Teardown, overrides: Partial<ServerConfig> = {}): Promise<Server> {
+  const config: ServerConfig = { ...defaultConfig(), port: 0, dataDir: tempDir(), tickMs: 20, ...overrides };
+  const server = new Server(config, silentLogger);
+  await server.start();
+  t.teardown(async () => {
+    await server.stop();
+    if (!overrides.dataDir) fs.rmSync(config.dataDir, { recursive: true, force: true });
+  });
+  return server;
+}
+
+export interface ServerProcess {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  readonly exited: Promise<number | string>;
+}
+
+/** Runs `bin/quorumlock serve` as a child process and waits until it answers PING. */
+export async function startServerProcess(
+  t: Teardown,
+  options: { port?: number; dataDir?: string; args?: string[] } = {},
+): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ?? tempDir();
+  const raftPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [binPath, 'serve', '--port', String(port), '--data-dir', dataDir, '--raft-port', String(raftPort), '--tick-ms', '20', ...(options.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  await waitFor(`quorumlock on port ${port} to answer PING (output so far: ${output})`, () => ping(port), 15_000, 50);
+  return { port, dataDir, child, output: () => output, exited };
+}
+
+/** Sends an inline PING on a fresh socket; true when +PONG comes back. */
+export function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(1000);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      data += d.toString();
+      if (data.includes('\r\n')) {
+        socket.destroy();
+        resolve(data.startsWith('+PONG'));
+      }
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Raw RESP exchange: writes bytes, collects everything the server sends until `until` matches or the socket closes. */
+export function rawExchange(port: number, payload: string | Buffer, until: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no matching reply within ${timeoutMs} ms; got ${JSON.stringify(data)}`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(payload));
+    socket.on('data', (d) => {
+      data += d.toString('latin1');
+      if (until(data)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(data);
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.on('error', () => undefined);
+  });
+}
