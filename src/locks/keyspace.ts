@@ -110,6 +110,17 @@ export class Database {
     }
   }
 
+  /** Every key in slot order, sorted within a slot: independent of insertion history (for digests). */
+  *sortedEntries(): IterableIterator<[string, Entry]> {
+    if (this.slots === null) return;
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const map = this.slots[slot];
+      if (map === undefined || map.size === 0) continue;
+      const keys = [...map.keys()].sort();
+      for (const key of keys) yield [key, map.get(key)!];
+    }
+  }
+
   /** The keys of one slot (SCAN's unit of work). */
   slotMap(slot: number): ReadonlyMap<string, Entry> | undefined {
     return this.slots?.[slot];

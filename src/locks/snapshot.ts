@@ -31,14 +31,17 @@ interface Header {
   scripts: Array<[string, string, boolean]>;
 }
 
-function encodeValue(value: Value): [number, unknown] {
-  if (typeof value === 'string') return [T_STRING, value];
-  if (value.kind === 'zset') {
+/** Appends a value as (type, payload) to a chunk. */
+function pushValue(chunk: unknown[], value: Value): void {
+  if (typeof value === 'string') {
+    chunk.push(T_STRING, value);
+  } else if (value.kind === 'zset') {
     const flat: unknown[] = [];
     for (let i = 0; i < value.members.length; i++) flat.push(value.members[i], value.scores[i]);
-    return [T_ZSET, flat];
+    chunk.push(T_ZSET, flat);
+  } else {
+    chunk.push(T_SET, [...value.members]);
   }
-  return [T_SET, [...value.members]];
 }
 
 function decodeValue(type: number, raw: unknown): Value {
@@ -82,8 +85,9 @@ export function encodeSnapshot(state: Keyspace): Uint8Array {
     let chunk: unknown[] = [d];
     let inChunk = 0;
     for (const [key, entry] of state.dbs[d].entries()) {
-      const [type, value] = encodeValue(entry.value);
-      chunk.push(key, type, value, entry.token, entry.deadlineMs);
+      chunk.push(key);
+      pushValue(chunk, entry.value);
+      chunk.push(entry.token, entry.deadlineMs);
       if (++inChunk === CHUNK_KEYS) {
         parts.push(packr.pack(chunk));
         chunk = [d];
@@ -130,7 +134,7 @@ export function decodeSnapshot(data: Uint8Array, env: KeyspaceEnv): Keyspace {
 }
 
 /**
- * A SHA-256 over the state in a canonical order (databases in order, keys sorted, sets sorted),
+ * A SHA-256 over the state in a canonical order (databases, slots, keys sorted within a slot),
  * independent of insertion history. Equal states give equal digests.
  */
 export function digestKeyspace(state: Keyspace): string {
@@ -144,8 +148,7 @@ export function digestKeyspace(state: Keyspace): string {
   for (let d = 0; d < state.dbs.length; d++) {
     const db = state.dbs[d];
     buffer += `D${d}:${db.size}|`;
-    const sorted = [...db.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    for (const [key, entry] of sorted) {
+    for (const [key, entry] of db.sortedEntries()) {
       buffer += `${key.length}:${key}:${entry.token}:${entry.deadlineMs}:`;
       const value = entry.value;
       if (typeof value === 'string') buffer += `s${value.length}:${value}|`;
