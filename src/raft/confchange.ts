@@ -21,7 +21,10 @@
 //
 // Learners are non-voting members: they receive the log, never vote, never count for commit or
 // elections. Promotion is addVoter on a learner. Removing the leader is allowed: it keeps leading
-// (without counting itself) until the change is applied, then steps down.
+// (counting itself until the change is applied, then not), refuses proposals, and hands leadership
+// to the most caught-up remaining voter with TimeoutNow; it steps down when that voter's election
+// reaches it. (Stepping down at once can deadlock: the removed leader may hold the longest log
+// while a remaining voter that has not yet learned the removal committed still needs its vote.)
 
 import type { ConfChange, ConfState, NodeId } from './types';
 

@@ -9,6 +9,7 @@
 //            nothing else until the follower reports it installed.
 
 import assert from 'node:assert';
+import type { Snapshot } from './types';
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
@@ -59,8 +60,17 @@ export class Progress {
   paused = false;
   /** The snapshot index being sent while in state 'snapshot'. */
   pendingSnapshot = 0;
-  /** Next byte offset of the snapshot to send. */
+  /**
+   * The snapshot being sent, pinned: a leader that compacts again meanwhile keeps sending this
+   * one, or a follower slower than the compaction rate would restart the transfer forever.
+   */
+  snapshot: Snapshot | null = null;
+  /** Bytes of the snapshot the follower has acknowledged. */
   snapshotOffset = 0;
+  /** Bytes of the snapshot sent so far (>= snapshotOffset; a small window runs ahead). */
+  snapshotSent = 0;
+  /** Heartbeat responses since an acknowledgement last moved snapshotOffset. */
+  snapshotStallBeats = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   isLearner: boolean;
@@ -77,7 +87,10 @@ export class Progress {
   private resetState(state: ProgressState): void {
     this.paused = false;
     this.pendingSnapshot = 0;
+    this.snapshot = null;
     this.snapshotOffset = 0;
+    this.snapshotSent = 0;
+    this.snapshotStallBeats = 0;
     this.state = state;
     this.inflights.reset();
   }
@@ -98,9 +111,10 @@ export class Progress {
     this.next = this.match + 1;
   }
 
-  becomeSnapshot(snapshotIndex: number): void {
+  becomeSnapshot(snapshot: Snapshot): void {
     this.resetState('snapshot');
-    this.pendingSnapshot = snapshotIndex;
+    this.pendingSnapshot = snapshot.meta.index;
+    this.snapshot = snapshot;
   }
 
   /** An append was acknowledged up to n; returns whether match moved. */

@@ -176,7 +176,7 @@ export class RaftLog {
 
   /** Committed but not yet applied entries (for hasUnappliedConfChanges). */
   unappliedCommitted(): Entry[] {
-    return this.entries.slice(this.applied - this.snapIndex, this.committed - this.snapIndex);
+    return this.entries.slice(Math.max(this.applied, this.snapIndex) - this.snapIndex, this.committed - this.snapIndex);
   }
 
   /** Installs a leader's snapshot: the whole log is replaced. */

@@ -49,6 +49,7 @@ import {
   type Ready,
   type Role,
   type Snapshot,
+  type SnapshotChunk,
   type SnapshotMeta,
   type SoftState,
 } from './types';
@@ -151,6 +152,12 @@ export interface RaftStatus {
 
 type CampaignKind = 'pre' | 'election' | 'transfer';
 
+/** Snapshot chunks sent ahead of the follower's acknowledgement. */
+const SNAPSHOT_WINDOW_CHUNKS = 16;
+/** Out-of-order snapshot chunks a follower keeps while waiting for the missing one. */
+const SNAPSHOT_EARLY_CHUNKS_MAX = 64;
+/** Heartbeat responses without snapshot progress before the unacknowledged chunks are resent. */
+const SNAPSHOT_STALL_HEARTBEATS = 3;
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([]);
 const EMPTY_DATA = new Uint8Array(0);
 /** Vote context that tells voters to ignore their leader lease: a transfer the leader asked for. */
@@ -162,7 +169,7 @@ function isTransfer(context: Uint8Array | null): boolean {
 
 interface Outstanding {
   readonly committedEntries: readonly Entry[];
-  readonly snapshotIndex: number;
+  readonly snapshotMeta: SnapshotMeta | null;
 }
 
 /** Snapshot chunks received so far from one leader in one term. */
@@ -173,6 +180,8 @@ interface SnapshotAssembly {
   readonly totalBytes: number;
   readonly chunks: Uint8Array[];
   received: number;
+  /** Chunks that arrived ahead of a missing one (reordering), by offset. */
+  readonly early: Map<number, SnapshotChunk>;
 }
 
 export class RaftNode {
@@ -418,7 +427,7 @@ export class RaftNode {
     this.readStates = [];
     this.prevSoft = soft;
     this.prevHard = hard;
-    this.outstanding = { committedEntries, snapshotIndex: snapshot ? snapshot.meta.index : 0 };
+    this.outstanding = { committedEntries, snapshotMeta: snapshot ? snapshot.meta : null };
     return rd;
   }
 
@@ -427,6 +436,13 @@ export class RaftNode {
     const done = this.outstanding;
     assert(done !== null, 'advance() without ready()');
     this.outstanding = null;
+    const snap = done.snapshotMeta;
+    if (snap && snap.index > this.confIndex) {
+      this.conf = snap.conf;
+      this.confIndex = snap.index;
+      this.confHistory = [{ index: snap.index, conf: snap.conf }];
+      this.switchToConfig();
+    }
     let appliedBytes = 0;
     for (const e of done.committedEntries) {
       appliedBytes += e.data.length;
@@ -436,7 +452,7 @@ export class RaftNode {
       }
     }
     const last = done.committedEntries.length > 0 ? done.committedEntries[done.committedEntries.length - 1].index : 0;
-    this.log.applied = Math.max(this.log.applied, last, done.snapshotIndex);
+    this.log.applied = Math.max(this.log.applied, last, snap ? snap.index : 0);
     if (this.role === 'leader') this.uncommittedBytes = Math.max(0, this.uncommittedBytes - appliedBytes);
     this.invariants();
   }
@@ -475,6 +491,19 @@ export class RaftNode {
     };
   }
 
+  /** Cheap accessors for hot paths (the simulator polls them every step). */
+  currentTerm(): number {
+    return this.term;
+  }
+
+  currentRole(): Role {
+    return this.role;
+  }
+
+  commitIndex(): number {
+    return this.log.committed;
+  }
+
   /** Read-only view of the in-memory log, for tests and the simulator's checkers. */
   logView(): { readonly snapIndex: number; readonly snapTerm: number; readonly lastIndex: number; entry(i: number): Entry | undefined; term(i: number): number | undefined } {
     const log = this.log;
@@ -486,7 +515,7 @@ export class RaftNode {
   /** Checked after every input; a failure is a bug in this file, so it crashes. */
   invariants(): void {
     const log = this.log;
-    assert(log.snapIndex <= log.applied, `snapshot ${log.snapIndex} > applied ${log.applied}`);
+    assert(log.snapIndex <= log.applying, `snapshot ${log.snapIndex} > applying ${log.applying}`);
     assert(log.applied <= log.applying && log.applying <= log.committed, `applied ${log.applied} <= applying ${log.applying} <= commit ${log.committed}`);
     assert(log.committed <= log.lastIndex(), `commit ${log.committed} > last index ${log.lastIndex()}`);
     assert(log.lastTerm() <= this.term, `last log term ${log.lastTerm()} > current term ${this.term}`);
@@ -595,11 +624,20 @@ export class RaftNode {
         this.handleHeartbeatResponse(m, pr);
         break;
       case 'snapResp':
-        if (pr.state === 'snapshot' && this.snapshot && m.index === pr.pendingSnapshot && m.index === this.snapshot.meta.index) {
+        if (pr.state === 'snapshot' && m.index === pr.pendingSnapshot) {
           pr.recentActive = true;
-          if (m.reject || m.rejectHint > pr.snapshotOffset) {
+          if (m.reject) {
+            // The follower lost its partial snapshot (restart, new term): start over.
             pr.snapshotOffset = m.rejectHint;
-            this.sendSnapshotChunk(m.from, pr);
+            pr.snapshotSent = m.rejectHint;
+            this.sendSnapshotChunks(m.from, pr);
+          } else if (m.rejectHint > pr.snapshotOffset) {
+            // Progress: slide the window. Acks that do not move it (duplicates, or a gap after a
+            // lost chunk) are ignored; the next heartbeat response resends from the last ack.
+            pr.snapshotOffset = m.rejectHint;
+            pr.snapshotSent = Math.max(pr.snapshotSent, m.rejectHint);
+            pr.snapshotStallBeats = 0;
+            this.sendSnapshotChunks(m.from, pr);
           }
         }
         break;
@@ -620,12 +658,16 @@ export class RaftNode {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (!(pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === 'probe'))) return;
+    if (!(pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state !== 'replicate'))) return;
     if (pr.state === 'probe') {
       pr.becomeReplicate();
-    } else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
-      pr.becomeProbe();
-      pr.becomeReplicate();
+    } else if (pr.state === 'snapshot') {
+      if (pr.match >= pr.pendingSnapshot || pr.match + 1 >= this.log.firstIndex()) {
+        // The snapshot (or something newer) arrived; if the log was compacted past it since,
+        // probing will start the next snapshot.
+        pr.becomeProbe();
+        if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
+      }
     } else if (pr.state === 'replicate') {
       pr.inflights.freeLE(m.index);
     }
@@ -646,8 +688,13 @@ export class RaftNode {
     pr.recentActive = true;
     pr.paused = false;
     if (pr.state === 'snapshot') {
-      // The chunk in flight (or its answer) may have been lost: resend it.
-      if (this.snapshot) this.sendSnapshotChunk(m.from, pr);
+      // No ack moved the window for a few heartbeat intervals: chunks (or their acks) were
+      // lost, so resend from the last ack.
+      if (++pr.snapshotStallBeats >= SNAPSHOT_STALL_HEARTBEATS) {
+        pr.snapshotStallBeats = 0;
+        pr.snapshotSent = pr.snapshotOffset;
+        this.sendSnapshotChunks(m.from, pr);
+      }
     } else if (pr.match < this.log.lastIndex() || pr.state === 'probe') {
       this.sendAppend(m.from, true);
     }
@@ -756,22 +803,31 @@ export class RaftNode {
     let a = this.assembly;
     const matches = a !== null && a.from === m.from && a.term === this.term && a.meta.index === meta.index && a.meta.term === meta.term;
     if (!matches) {
-      if (chunk.offset !== 0) {
-        this.send({ type: 'snapResp', to: m.from, index: meta.index, reject: true, rejectHint: 0 });
-        return;
-      }
-      a = { from: m.from, term: this.term, meta, totalBytes: chunk.totalBytes, chunks: [], received: 0 };
+      a = { from: m.from, term: this.term, meta, totalBytes: chunk.totalBytes, chunks: [], received: 0, early: new Map() };
       this.assembly = a;
+      if (chunk.offset !== 0) {
+        // We hold nothing of it (restart, or a chunk overtook the first): ask for it from the start.
+        this.send({ type: 'snapResp', to: m.from, index: meta.index, reject: true, rejectHint: 0 });
+      }
     }
     a = a!;
+    if (chunk.offset > a.received && a.early.size < SNAPSHOT_EARLY_CHUNKS_MAX) a.early.set(chunk.offset, chunk);
     if (chunk.offset !== a.received) {
-      this.send({ type: 'snapResp', to: m.from, index: meta.index, reject: chunk.offset > a.received, rejectHint: a.received });
+      // A duplicate, or one that overtook an earlier chunk: say where we are.
+      this.send({ type: 'snapResp', to: m.from, index: meta.index, rejectHint: a.received });
       return;
     }
-    a.chunks.push(chunk.data);
-    a.received += chunk.data.length;
-    assert(a.received <= a.totalBytes, 'snapshot chunk beyond its announced size');
-    if (!chunk.done) {
+    let next: SnapshotChunk | undefined = chunk;
+    let done = false;
+    while (next) {
+      a.early.delete(next.offset);
+      a.chunks.push(next.data);
+      a.received += next.data.length;
+      assert(a.received <= a.totalBytes, 'snapshot chunk beyond its announced size');
+      done = next.done;
+      next = done ? undefined : a.early.get(a.received);
+    }
+    if (!done) {
       this.send({ type: 'snapResp', to: m.from, index: meta.index, rejectHint: a.received });
       return;
     }
@@ -801,10 +857,7 @@ export class RaftNode {
     }
     this.log.restore(snapshot);
     this.snapshot = snapshot;
-    this.conf = snapshot.meta.conf;
-    this.confIndex = index;
-    this.confHistory = [{ index, conf: this.conf }];
-    this.switchToConfig();
+    // Its configuration takes effect when the driver has installed it (advance), like any conf change.
     return true;
   }
 
@@ -812,7 +865,7 @@ export class RaftNode {
 
   private proposalRefusal(): RefusalReason | null {
     if (this.role !== 'leader') return 'not-leader';
-    if (this.leadTransferee !== '') return 'transferring';
+    if (this.leadTransferee !== '' || !this.promotable()) return 'transferring';
     return null;
   }
 
@@ -931,25 +984,30 @@ export class RaftNode {
       this.cfg.logger?.warn?.('follower needs a snapshot but none is held; call compact()', { to });
       return false;
     }
-    pr.becomeSnapshot(this.snapshot.meta.index);
-    this.sendSnapshotChunk(to, pr);
+    pr.becomeSnapshot(this.snapshot);
+    this.sendSnapshotChunks(to, pr);
     return true;
   }
 
-  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
-    const snapshot = this.snapshot!;
-    if (pr.pendingSnapshot !== snapshot.meta.index) {
-      // We compacted again since: send the newer snapshot from its start.
-      pr.pendingSnapshot = snapshot.meta.index;
-      pr.snapshotOffset = 0;
+  /** Sends chunks from pr.snapshotSent on, keeping at most SNAPSHOT_WINDOW_CHUNKS unacknowledged. */
+  private sendSnapshotChunks(to: NodeId, pr: Progress): void {
+    const snapshot = pr.snapshot!;
+    const total = snapshot.data.length;
+    const chunkBytes = this.cfg.snapshotChunkBytes;
+    if (total === 0) {
+      this.send({ type: 'snap', to, snapshot: { meta: snapshot.meta, offset: 0, totalBytes: 0, data: snapshot.data, done: true } });
+      return;
     }
-    const offset = Math.min(pr.snapshotOffset, snapshot.data.length);
-    const end = Math.min(snapshot.data.length, offset + this.cfg.snapshotChunkBytes);
-    this.send({
-      type: 'snap',
-      to,
-      snapshot: { meta: snapshot.meta, offset, totalBytes: snapshot.data.length, data: snapshot.data.subarray(offset, end), done: end === snapshot.data.length },
-    });
+    while (pr.snapshotSent < total && pr.snapshotSent - pr.snapshotOffset < chunkBytes * SNAPSHOT_WINDOW_CHUNKS) {
+      const offset = pr.snapshotSent;
+      const end = Math.min(total, offset + chunkBytes);
+      this.send({
+        type: 'snap',
+        to,
+        snapshot: { meta: snapshot.meta, offset, totalBytes: total, data: snapshot.data.subarray(offset, end), done: end === total },
+      });
+      pr.snapshotSent = end;
+    }
   }
 
   private bcastHeartbeat(context: Uint8Array | null): void {
@@ -961,6 +1019,34 @@ export class RaftNode {
 
   private abortLeaderTransfer(): void {
     this.leadTransferee = '';
+  }
+
+  /**
+   * A leader whose removal is applied does not simply step down: its log may be the longest, and
+   * a remaining voter that has not learned the removal committed still counts it as a voter and
+   * needs its vote, which it would refuse (deadlock). So it keeps leading, without counting itself
+   * and refusing proposals, and transfers leadership to the most caught-up remaining voter; it
+   * becomes a follower when that voter's election (a higher term) reaches it.
+   */
+  private handOffAfterRemoval(): void {
+    let best: NodeId = '';
+    let bestMatch = -1;
+    for (const id of [...this.conf.voters].sort()) {
+      const pr = this.progress.get(id);
+      if (id !== this.id && pr && pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === '') {
+      this.becomeFollower(this.term, '');
+      return;
+    }
+    this.cfg.logger?.info?.('removed from the configuration: handing leadership over', { id: this.id, to: best, term: this.term });
+    this.electionElapsed = 0;
+    this.leadTransferee = best;
+    if (bestMatch === this.log.lastIndex()) this.send({ type: 'timeoutNow', to: best });
+    else this.sendAppend(best, true);
   }
 
   // ---------------------------------------------------------------- ticks and elections
@@ -979,7 +1065,10 @@ export class RaftNode {
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) this.checkQuorum();
-      if (this.role === 'leader' && this.leadTransferee !== '') this.abortLeaderTransfer();
+      if (this.role === 'leader' && this.leadTransferee !== '') {
+        this.abortLeaderTransfer();
+        if (!this.promotable()) this.handOffAfterRemoval();
+      }
     }
     if (this.role !== 'leader') return;
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
@@ -1159,10 +1248,8 @@ export class RaftNode {
     if (this.role !== 'leader') return;
     const self = this.progress.get(this.id);
     if (!self || self.isLearner) {
-      // Removed (or demoted) leader: step down now that the change is applied.
-      this.cfg.logger?.info?.('stepping down: removed from the configuration', { id: this.id, term: this.term });
-      this.becomeFollower(this.term, '');
-      return;
+      this.handOffAfterRemoval();
+      if (this.role !== 'leader') return;
     }
     if (this.maybeCommit()) this.onCommitAdvanced();
     this.needBroadcast = true;

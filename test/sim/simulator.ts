@@ -1,0 +1,783 @@
+// The deterministic simulator: one seed draws a whole run of a Raft cluster (size, faults,
+// clients) and checks Raft's safety properties while it runs, then heals everything and checks
+// that the cluster converges (TigerBeetle's VOPR, applied to the pure core).
+//
+// Everything is simulated and synchronous: time is counted in micro-steps (MICRO_PER_TICK per
+// Raft tick), the network is a timed queue (loss, duplication, reordering through random delay,
+// symmetric and one-way partitions), and each node's disk holds exactly what its driver persisted.
+// The driver loop is modelled as the real one: ready() -> persist (may take a few micro-steps,
+// during which the node keeps receiving messages) -> send -> apply -> advance(). A crash loses the
+// Ready being persisted and all volatile state; a restart rebuilds the node from its disk alone.
+//
+// Checkers: one leader per term; one vote per term per node (across restarts, from disk); log
+// matching; leader completeness (checked when each leader appears); state machine safety (every
+// node applies the same entry at each index); acknowledged proposals are never lost; ReadIndex
+// results cover every write acknowledged before the read began; the configuration in the core is
+// the one computed from the applied log (conf changes take effect when applied); the core's own
+// invariants() after every input.
+
+import { applyConfChange, confEquals, confMembers, decodeConfChange, EMPTY_CONF } from '../../src/raft/confchange';
+import { RaftNode, type RaftBugs, type RaftConfig } from '../../src/raft/raft_node';
+import { EntryType, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready, type Snapshot } from '../../src/raft/types';
+import { Prng } from './prng';
+
+export const MICRO_PER_TICK = 4;
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly bugs?: RaftBugs;
+  /** Raft ticks of the faulty phase. */
+  readonly safetyTicks?: number;
+  /** Raft ticks the healed cluster gets to converge. */
+  readonly livenessTicks?: number;
+  /** Keep a trace of events to print on failure. */
+  readonly trace?: boolean;
+}
+
+export interface SimStats {
+  nodes: number;
+  ticks: number;
+  messages: number;
+  dropped: number;
+  duplicated: number;
+  crashes: number;
+  restarts: number;
+  partitions: number;
+  pauses: number;
+  snapshots: number;
+  snapshotsInstalled: number;
+  confChanges: number;
+  transfers: number;
+  proposals: number;
+  acked: number;
+  reads: number;
+  readsServed: number;
+  elections: number;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly stats: SimStats;
+  readonly trace: string[];
+}
+
+class Violation extends Error {}
+
+interface Disk {
+  hardState: HardState;
+  entries: Entry[];
+  snapshot: Snapshot | null;
+  /** Static membership when there is no snapshot (founders), or none (joiners). */
+  readonly founderConf: ConfState;
+}
+
+interface PendingRead {
+  readonly minIndex: number;
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  readonly disk: Disk;
+  readonly jitter: Prng;
+  raft: RaftNode | null;
+  pausedUntil: number;
+  inflight: { rd: Ready; doneAt: number } | null;
+  // Volatile state machine: the applied proposal ids (deduplicated), as a list register.
+  ids: string[];
+  idSet: Set<string>;
+  appliedIndex: number;
+  appliedConf: ConfState;
+  proposals: Map<number, { id: string; term: number }>;
+  reads: Map<string, PendingRead>;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+interface Faults {
+  readonly lossRate: number;
+  readonly dupRate: number;
+  readonly delayMaxMicro: number;
+  readonly spikeRate: number;
+  readonly crashRate: number;
+  readonly partitionRate: number;
+  readonly pauseRate: number;
+  readonly snapshotRate: number;
+  readonly confChangeRate: number;
+  readonly transferRate: number;
+  readonly proposeRate: number;
+  readonly readRate: number;
+  readonly diskDelayRate: number;
+}
+
+export class Simulation {
+  private readonly rng: Prng;
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly network = new Map<number, Message[]>();
+  private readonly blocked = new Map<string, number>(); // "from>to" -> heal time
+  private now = 0;
+  private nextNodeId = 1;
+  private seq = 0;
+  private readonly stats: SimStats;
+  readonly trace: string[] = [];
+  private readonly tracing: boolean;
+
+  private faults: Faults;
+  private readonly raftTemplate: Omit<RaftConfig, 'id' | 'random'>;
+
+  // Global records for the checkers.
+  private readonly committed = new Map<number, { term: number; key: string }>();
+  private readonly leaders = new Map<number, NodeId>();
+  private readonly votes = new Map<string, NodeId>();
+  private readonly proposed = new Set<string>();
+  private readonly acked = new Map<string, number>();
+  private maxAckedIndex = 0;
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new Prng(options.seed);
+    this.tracing = options.trace === true;
+    const rng = this.rng;
+    const size = rng.pick([1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7]);
+    this.stats = {
+      nodes: size,
+      ticks: 0,
+      messages: 0,
+      dropped: 0,
+      duplicated: 0,
+      crashes: 0,
+      restarts: 0,
+      partitions: 0,
+      pauses: 0,
+      snapshots: 0,
+      snapshotsInstalled: 0,
+      confChanges: 0,
+      transfers: 0,
+      proposals: 0,
+      acked: 0,
+      reads: 0,
+      readsServed: 0,
+      elections: 0,
+    };
+    const calm = rng.chance(0.15);
+    this.faults = {
+      lossRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1, 0.2]),
+      dupRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1]),
+      delayMaxMicro: rng.pick([1, 2, 3, 6]),
+      spikeRate: calm ? 0 : rng.pick([0, 0.01, 0.05]),
+      crashRate: calm ? 0 : rng.pick([0, 0.001, 0.003, 0.01]),
+      partitionRate: calm ? 0 : rng.pick([0, 0.002, 0.005, 0.01]),
+      pauseRate: calm ? 0 : rng.pick([0, 0.001, 0.005]),
+      snapshotRate: rng.pick([0, 0.005, 0.02, 0.05]),
+      confChangeRate: rng.pick([0, 0.002, 0.01, 0.02]),
+      transferRate: rng.pick([0, 0.001, 0.005]),
+      proposeRate: rng.pick([0.05, 0.2, 0.5]),
+      readRate: rng.pick([0, 0.05, 0.2]),
+      diskDelayRate: rng.pick([0, 0.3, 0.7]),
+    };
+    this.raftTemplate = {
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      preVote: true,
+      checkQuorum: true,
+      readOnly: 'safe',
+      maxInflightMsgs: rng.pick([1, 2, 4, 64]),
+      maxEntriesBytesPerMsg: rng.pick([16, 64, 1024]),
+      maxUncommittedBytes: rng.pick([24, 200, 1 << 20]),
+      snapshotChunkBytes: rng.pick([16, 64, 512, 1 << 16]),
+      bugs: options.bugs,
+    };
+    const founders: NodeId[] = [];
+    for (let i = 0; i < size; i++) founders.push(`n${this.nextNodeId++}`);
+    const conf: ConfState = { voters: founders, learners: [], votersOutgoing: [] };
+    for (const id of founders) this.createNode(id, conf);
+  }
+
+  run(): SimResult {
+    const safetyMicro = (this.options.safetyTicks ?? 150) * MICRO_PER_TICK;
+    const livenessMicro = (this.options.livenessTicks ?? 300) * MICRO_PER_TICK;
+    try {
+      while (this.now < safetyMicro) {
+        this.step(true);
+      }
+      this.heal();
+      const deadline = this.now + livenessMicro;
+      let converged = false;
+      while (this.now < deadline) {
+        this.step(false);
+        if (this.now % (10 * MICRO_PER_TICK) === 0) this.reproposeOutstanding();
+        if (this.now % MICRO_PER_TICK === 0 && this.converged()) {
+          converged = true;
+          break;
+        }
+      }
+      if (!converged) throw new Violation(`liveness: the healed cluster did not converge within ${this.options.livenessTicks ?? 300} ticks: ${this.describe()}`);
+      this.finalChecks();
+      return { seed: this.options.seed, ok: true, stats: this.stats, trace: this.trace };
+    } catch (error) {
+      const message = error instanceof Violation ? error.message : `core assertion/exception: ${(error as Error).stack ?? String(error)}`;
+      return { seed: this.options.seed, ok: false, error: `${message} (at micro-step ${this.now})`, stats: this.stats, trace: this.trace };
+    }
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private step(faulty: boolean): void {
+    const rng = this.rng;
+    if (this.now % MICRO_PER_TICK === 0) {
+      this.stats.ticks++;
+      for (const n of this.nodes.values()) if (this.isRunning(n)) n.raft!.tick();
+    }
+    this.deliver();
+    if (rng.chance(this.faults.proposeRate)) this.clientPropose();
+    if (rng.chance(this.faults.readRate)) this.clientRead();
+    if (faulty) this.injectFaults();
+    else if (rng.chance(this.faults.snapshotRate)) this.takeSnapshot();
+    for (const n of this.nodes.values()) this.drive(n);
+    this.checkLeaders();
+    if (this.now % 64 === 0) this.checkLogMatching();
+    this.now++;
+  }
+
+  private isRunning(n: SimNode): boolean {
+    return n.raft !== null && n.pausedUntil <= this.now;
+  }
+
+  private log(line: string): void {
+    if (this.tracing) this.trace.push(`[${this.now}] ${line}`);
+  }
+
+  // ---------------------------------------------------------------- nodes and the driver
+
+  private createNode(id: NodeId, founderConf: ConfState): SimNode {
+    const n: SimNode = {
+      id,
+      disk: { hardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: null, founderConf },
+      jitter: this.rng.fork(),
+      raft: null,
+      pausedUntil: 0,
+      inflight: null,
+      ids: [],
+      idSet: new Set(),
+      appliedIndex: 0,
+      appliedConf: founderConf,
+      proposals: new Map(),
+      reads: new Map(),
+    };
+    this.nodes.set(id, n);
+    this.start(n);
+    return n;
+  }
+
+  /** Builds the core from the disk alone, exactly as the real driver does at start. */
+  private start(n: SimNode): void {
+    const { disk } = n;
+    const snap = disk.snapshot;
+    n.raft = new RaftNode(
+      { ...this.raftTemplate, id: n.id, random: () => n.jitter.float() },
+      {
+        hardState: disk.hardState,
+        snapshotMeta: snap ? snap.meta : null,
+        snapshotData: snap ? snap.data : undefined,
+        entries: disk.entries,
+        conf: snap ? snap.meta.conf : disk.founderConf,
+        applied: snap ? snap.meta.index : 0,
+      },
+    );
+    n.inflight = null;
+    n.pausedUntil = 0;
+    if (snap) {
+      n.ids = decodeState(snap.data);
+      n.idSet = new Set(n.ids);
+      n.appliedIndex = snap.meta.index;
+      n.appliedConf = snap.meta.conf;
+    } else {
+      n.ids = [];
+      n.idSet = new Set();
+      n.appliedIndex = n.raft.status().applied; // a fresh founder's bootstrap entries count as applied
+      n.appliedConf = disk.founderConf;
+    }
+    n.proposals = new Map();
+    n.reads = new Map();
+  }
+
+  private crash(n: SimNode): void {
+    this.log(`crash ${n.id}${n.inflight ? ' (losing an unpersisted Ready)' : ''}`);
+    this.stats.crashes++;
+    n.raft = null;
+    n.inflight = null;
+  }
+
+  /** The driver loop of one node: one Ready at a time, persisted before anything else. */
+  private drive(n: SimNode): void {
+    for (let guard = 0; guard < 100; guard++) {
+      if (!this.isRunning(n)) return;
+      if (n.inflight) {
+        if (n.inflight.doneAt > this.now) return;
+        const { rd } = n.inflight;
+        n.inflight = null;
+        this.complete(n, rd);
+        continue;
+      }
+      if (!n.raft!.hasReady()) return;
+      const rd = n.raft!.ready();
+      const delay = this.rng.chance(this.faults.diskDelayRate) ? this.rng.int(1, 3) : 0;
+      n.inflight = { rd, doneAt: this.now + delay };
+    }
+    throw new Violation(`${n.id}: Ready loop does not settle`);
+  }
+
+  private complete(n: SimNode, rd: Ready): void {
+    const raft = n.raft!;
+    const { disk } = n;
+    // 1. persist
+    if (rd.snapshot) {
+      disk.snapshot = rd.snapshot;
+      disk.entries = [];
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0].index;
+      let keep = disk.entries.length;
+      while (keep > 0 && disk.entries[keep - 1].index >= first) keep--;
+      disk.entries = disk.entries.slice(0, keep).concat(rd.entries);
+      const base = disk.snapshot ? disk.snapshot.meta.index : 0;
+      if (disk.entries.length > 0 && disk.entries[0].index !== base + 1) {
+        throw new Violation(`${n.id}: persisted log has a gap: first entry ${disk.entries[0].index} after snapshot ${base}`);
+      }
+    }
+    if (rd.hardState) {
+      const hs = rd.hardState;
+      const old = disk.hardState;
+      if (hs.term < old.term) throw new Violation(`${n.id}: persisted term went backwards ${old.term} -> ${hs.term}`);
+      if (hs.term === old.term && old.vote !== '' && hs.vote !== old.vote) {
+        throw new Violation(`${n.id}: changed its persisted vote in term ${hs.term} from ${old.vote} to ${hs.vote}`);
+      }
+      if (hs.vote !== '') {
+        const key = `${n.id}|${hs.term}`;
+        const prior = this.votes.get(key);
+        if (prior !== undefined && prior !== hs.vote) throw new Violation(`${n.id} voted for ${prior} and ${hs.vote} in term ${hs.term} (across restarts)`);
+        this.votes.set(key, hs.vote);
+      }
+      disk.hardState = hs;
+    }
+    // 2. send
+    for (const m of rd.messages) this.send(m);
+    // 3. apply
+    if (rd.snapshot) {
+      this.stats.snapshotsInstalled++;
+      this.log(`${n.id} installs snapshot at ${rd.snapshot.meta.index}`);
+      n.ids = decodeState(rd.snapshot.data);
+      n.idSet = new Set(n.ids);
+      n.appliedIndex = rd.snapshot.meta.index;
+      n.appliedConf = rd.snapshot.meta.conf;
+      this.checkCommitted(n, rd.snapshot.meta.index, rd.snapshot.meta.term, null);
+      // Proposals covered by the snapshot were never seen applied here: their outcome is unknown.
+      for (const index of [...n.proposals.keys()]) if (index <= rd.snapshot.meta.index) n.proposals.delete(index);
+    }
+    for (const e of rd.committedEntries) this.apply(n, e);
+    for (const rs of rd.readStates) {
+      const key = textDecoder.decode(rs.context);
+      const read = n.reads.get(key);
+      if (!read) continue;
+      n.reads.delete(key);
+      if (rs.index < read.minIndex) {
+        throw new Violation(`stale read on ${n.id}: ReadIndex ${rs.index} misses a write acknowledged at index ${read.minIndex} before the read began`);
+      }
+      this.stats.readsServed++;
+    }
+    raft.advance();
+    // Conf changes take effect when applied: the core's configuration is the applied log's.
+    const conf = raft.status().conf;
+    if (!confEquals(conf, n.appliedConf)) {
+      throw new Violation(`${n.id}: core configuration ${JSON.stringify(conf)} differs from the applied log's ${JSON.stringify(n.appliedConf)}`);
+    }
+  }
+
+  private apply(n: SimNode, e: Entry): void {
+    if (e.index !== n.appliedIndex + 1) throw new Violation(`${n.id} applies ${e.index} after ${n.appliedIndex}`);
+    n.appliedIndex = e.index;
+    const key = entryKey(e);
+    this.checkCommitted(n, e.index, e.term, key);
+    if (e.type === EntryType.ConfChange) {
+      n.appliedConf = applyConfChange(n.appliedConf, decodeConfChange(e.data));
+    } else if (e.data.length > 0) {
+      const id = textDecoder.decode(e.data);
+      if (!n.idSet.has(id)) {
+        n.idSet.add(id);
+        n.ids.push(id);
+      }
+    }
+    const mine = n.proposals.get(e.index);
+    if (mine) {
+      n.proposals.delete(e.index);
+      if (mine.term === e.term) {
+        if (textDecoder.decode(e.data) !== mine.id) throw new Violation(`${n.id}: entry ${e.index} of term ${e.term} is not the proposal it returned`);
+        if (!this.acked.has(mine.id)) {
+          this.acked.set(mine.id, e.index);
+          this.stats.acked++;
+          if (e.index > this.maxAckedIndex) this.maxAckedIndex = e.index;
+        }
+      }
+    }
+  }
+
+  private checkCommitted(n: SimNode, index: number, term: number, key: string | null): void {
+    const known = this.committed.get(index);
+    if (!known) {
+      if (key !== null) this.committed.set(index, { term, key });
+      return;
+    }
+    if (known.term !== term || (key !== null && known.key !== key)) {
+      throw new Violation(`state machine safety: ${n.id} applies (index ${index}, term ${term}) but (term ${known.term}) was applied elsewhere`);
+    }
+  }
+
+  // ---------------------------------------------------------------- the network
+
+  private send(m: Message): void {
+    this.stats.messages++;
+    const rng = this.rng;
+    if (rng.chance(this.faults.lossRate)) {
+      this.stats.dropped++;
+      return;
+    }
+    const copies = rng.chance(this.faults.dupRate) ? 2 : 1;
+    if (copies === 2) this.stats.duplicated++;
+    for (let i = 0; i < copies; i++) {
+      let delay = rng.int(1, this.faults.delayMaxMicro);
+      if (rng.chance(this.faults.spikeRate)) delay += rng.int(5, 60);
+      this.enqueue(this.now + delay, m);
+    }
+  }
+
+  private enqueue(at: number, m: Message): void {
+    let bucket = this.network.get(at);
+    if (!bucket) {
+      bucket = [];
+      this.network.set(at, bucket);
+    }
+    bucket.push(m);
+  }
+
+  private deliver(): void {
+    const bucket = this.network.get(this.now);
+    if (!bucket) return;
+    this.network.delete(this.now);
+    this.rng.shuffle(bucket);
+    for (const m of bucket) {
+      const to = this.nodes.get(m.to);
+      if (!to || to.raft === null) continue;
+      const heal = this.blocked.get(`${m.from}>${m.to}`);
+      if (heal !== undefined && heal > this.now) {
+        this.stats.dropped++;
+        continue;
+      }
+      if (to.pausedUntil > this.now) {
+        this.enqueue(to.pausedUntil, m); // held in the socket buffer while the process is paused
+        continue;
+      }
+      to.raft.step(m);
+    }
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  private leaderNode(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes.values()) {
+      if (!this.isRunning(n) || n.raft!.currentRole() !== 'leader') continue;
+      if (!best || n.raft!.currentTerm() > best.raft!.currentTerm()) best = n;
+    }
+    return best;
+  }
+
+  private runningNodes(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => this.isRunning(n));
+  }
+
+  private clientPropose(): void {
+    const running = this.runningNodes();
+    if (running.length === 0) return;
+    const target = this.rng.chance(0.8) ? this.leaderNode() ?? this.rng.pick(running) : this.rng.pick(running);
+    const id = `p${++this.seq}`;
+    const result = target.raft!.propose(textEncoder.encode(id));
+    if (!result.ok) return;
+    this.stats.proposals++;
+    this.proposed.add(id);
+    target.proposals.set(result.index, { id, term: result.term });
+  }
+
+  private clientRead(): void {
+    const running = this.runningNodes();
+    if (running.length === 0) return;
+    const target = this.rng.pick(running);
+    const key = `r${++this.seq}`;
+    const result = target.raft!.readIndex(textEncoder.encode(key));
+    if (!result.ok) return;
+    this.stats.reads++;
+    target.reads.set(key, { minIndex: this.maxAckedIndex });
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  private injectFaults(): void {
+    const rng = this.rng;
+    const f = this.faults;
+    const all = [...this.nodes.values()];
+    if (rng.chance(f.crashRate)) {
+      const up = all.filter((n) => n.raft !== null);
+      if (up.length > 0) this.crash(rng.pick(up));
+    }
+    if (rng.chance(f.crashRate * 3)) {
+      const down = all.filter((n) => n.raft === null);
+      if (down.length > 0) {
+        const n = rng.pick(down);
+        this.stats.restarts++;
+        this.log(`restart ${n.id}`);
+        this.start(n);
+      }
+    }
+    if (rng.chance(f.pauseRate)) {
+      const up = all.filter((n) => this.isRunning(n));
+      if (up.length > 0) {
+        const n = rng.pick(up);
+        n.pausedUntil = this.now + rng.int(4, 80);
+        this.stats.pauses++;
+        this.log(`pause ${n.id} until ${n.pausedUntil}`);
+      }
+    }
+    if (rng.chance(f.partitionRate)) this.partition();
+    if (rng.chance(f.snapshotRate)) this.takeSnapshot();
+    if (rng.chance(f.confChangeRate)) this.changeMembership();
+    if (rng.chance(f.transferRate)) {
+      const leader = this.leaderNode();
+      if (leader) {
+        const voters = leader.raft!.status().conf.voters;
+        const to = rng.pick(voters);
+        if (leader.raft!.transferLeadership(to).ok) {
+          this.stats.transfers++;
+          this.log(`transfer ${leader.id} -> ${to}`);
+        }
+      }
+    }
+  }
+
+  private partition(): void {
+    const rng = this.rng;
+    const ids = [...this.nodes.keys()];
+    if (ids.length < 2) return;
+    const until = this.now + rng.int(10, 200);
+    this.stats.partitions++;
+    if (rng.chance(0.3)) {
+      const from = rng.pick(ids);
+      const to = rng.pick(ids.filter((i) => i !== from));
+      this.blocked.set(`${from}>${to}`, until);
+      this.log(`one-way partition ${from} -x-> ${to} until ${until}`);
+      return;
+    }
+    const side = new Set(ids.filter(() => rng.chance(0.5)));
+    for (const a of ids) {
+      for (const b of ids) {
+        if (a !== b && side.has(a) !== side.has(b)) this.blocked.set(`${a}>${b}`, until);
+      }
+    }
+    this.log(`partition {${[...side].join(',')}} | rest until ${until}`);
+  }
+
+  private takeSnapshot(): void {
+    const candidates = [...this.nodes.values()].filter((n) => this.isRunning(n) && n.inflight === null);
+    if (candidates.length === 0) return;
+    const n = this.rng.pick(candidates);
+    const raft = n.raft!;
+    const status = raft.status();
+    if (n.appliedIndex <= status.snapshotIndex) return;
+    if (n.appliedIndex !== status.applied) throw new Violation(`${n.id}: driver applied ${n.appliedIndex} but core says ${status.applied}`);
+    const snap = raft.compact(n.appliedIndex, encodeState(n.ids));
+    if (!confEquals(snap.meta.conf, n.appliedConf)) {
+      throw new Violation(`${n.id}: snapshot at ${snap.meta.index} records conf ${JSON.stringify(snap.meta.conf)}, applied log says ${JSON.stringify(n.appliedConf)}`);
+    }
+    n.disk.snapshot = snap;
+    n.disk.entries = n.disk.entries.filter((e) => e.index > snap.meta.index);
+    this.stats.snapshots++;
+    this.log(`${n.id} snapshots at ${snap.meta.index}`);
+  }
+
+  private changeMembership(): void {
+    const rng = this.rng;
+    const leader = this.leaderNode();
+    if (!leader) return;
+    const raft = leader.raft!;
+    const conf = raft.status().conf;
+    const op = rng.pick(['addLearner', 'promote', 'remove', 'remove', 'promote']);
+    if (op === 'addLearner') {
+      if (this.nodes.size >= 9) return;
+      const id = `n${this.nextNodeId}`;
+      const r = raft.proposeConfChange({ type: 'addLearner', nodeId: id });
+      if (!r.ok) return;
+      this.nextNodeId++;
+      this.createNode(id, EMPTY_CONF);
+      this.stats.confChanges++;
+      this.log(`propose addLearner ${id} at ${r.index}`);
+    } else if (op === 'promote') {
+      if (conf.learners.length === 0) return;
+      const id = rng.pick(conf.learners);
+      const r = raft.proposeConfChange({ type: 'addVoter', nodeId: id });
+      if (r.ok) {
+        this.stats.confChanges++;
+        this.log(`propose addVoter ${id} at ${r.index}`);
+      }
+    } else {
+      const members = confMembers(conf);
+      if (members.length <= 1) return;
+      const id = rng.pick(members);
+      const r = raft.proposeConfChange({ type: 'removeNode', nodeId: id });
+      if (r.ok) {
+        this.stats.confChanges++;
+        this.log(`propose removeNode ${id} at ${r.index}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- checkers
+
+  private checkLeaders(): void {
+    for (const n of this.nodes.values()) {
+      const raft = n.raft;
+      if (raft === null || raft.currentRole() !== 'leader') continue;
+      const term = raft.currentTerm();
+      const known = this.leaders.get(term);
+      if (known === undefined) {
+        this.leaders.set(term, n.id);
+        this.stats.elections++;
+        this.log(`${n.id} is leader of term ${term}`);
+        this.checkLeaderCompleteness(n);
+      } else if (known !== n.id) {
+        throw new Violation(`two leaders in term ${term}: ${known} and ${n.id}`);
+      }
+    }
+  }
+
+  /** Every entry applied anywhere so far is in the new leader's log (5.4.1). */
+  private checkLeaderCompleteness(n: SimNode): void {
+    const log = n.raft!.logView();
+    for (const [index, rec] of this.committed) {
+      if (index <= log.snapIndex) continue;
+      const e = log.entry(index);
+      if (!e || e.term !== rec.term || entryKey(e) !== rec.key) {
+        throw new Violation(`leader completeness: ${n.id} leads term ${n.raft!.currentTerm()} without committed entry ${index} (term ${rec.term})`);
+      }
+    }
+  }
+
+  /** If two logs hold an entry with the same index and term, they are identical up to it (5.3). */
+  private checkLogMatching(): void {
+    const running = [...this.nodes.values()].filter((n) => n.raft !== null);
+    for (let i = 0; i < running.length; i++) {
+      for (let j = i + 1; j < running.length; j++) {
+        const a = running[i].raft!.logView();
+        const b = running[j].raft!.logView();
+        const low = Math.max(a.snapIndex, b.snapIndex) + 1;
+        let k = Math.min(a.lastIndex, b.lastIndex);
+        while (k >= low && a.term(k) !== b.term(k)) k--;
+        for (; k >= low; k--) {
+          const ea = a.entry(k)!;
+          const eb = b.entry(k)!;
+          if (ea.term !== eb.term || entryKey(ea) !== entryKey(eb)) {
+            throw new Violation(`log matching: ${running[i].id} and ${running[j].id} differ at index ${k} below a common (index, term)`);
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  private heal(): void {
+    this.faults = {
+      ...this.faults,
+      lossRate: 0,
+      dupRate: 0,
+      spikeRate: 0,
+      delayMaxMicro: Math.min(this.faults.delayMaxMicro, 2),
+      proposeRate: 0.05,
+      readRate: this.faults.readRate > 0 ? 0.05 : 0,
+    };
+    this.blocked.clear();
+    for (const n of this.nodes.values()) {
+      n.pausedUntil = 0;
+      if (n.raft === null) {
+        this.stats.restarts++;
+        this.start(n);
+      }
+    }
+    this.log('heal: network healed, every node running');
+  }
+
+  /** Proposals whose fate is unknown (or that were dropped) are proposed again to the leader. */
+  private reproposeOutstanding(): void {
+    const leader = this.leaderNode();
+    if (!leader) return;
+    const term = leader.raft!.currentTerm();
+    const pending = new Set([...leader.proposals.values()].filter((p) => p.term === term).map((p) => p.id));
+    for (const id of this.proposed) {
+      if (leader.idSet.has(id) || pending.has(id)) continue;
+      const r = leader.raft!.propose(textEncoder.encode(id));
+      if (!r.ok) return;
+      leader.proposals.set(r.index, { id, term: r.term });
+    }
+  }
+
+  private converged(): boolean {
+    const leader = this.leaderNode();
+    if (!leader) return false;
+    const status = leader.raft!.status();
+    if (status.commit !== status.lastIndex || leader.appliedIndex !== status.commit) return false;
+    for (const id of this.proposed) if (!leader.idSet.has(id)) return false;
+    for (const id of confMembers(status.conf)) {
+      const n = this.nodes.get(id);
+      if (!n || n.raft === null || n.appliedIndex !== status.commit || n.inflight !== null) return false;
+    }
+    return true;
+  }
+
+  private finalChecks(): void {
+    this.checkLogMatching();
+    const leader = this.leaderNode()!;
+    for (const id of confMembers(leader.raft!.status().conf)) {
+      const n = this.nodes.get(id)!;
+      for (const [pid, index] of this.acked) {
+        if (!n.idSet.has(pid)) throw new Violation(`acknowledged proposal ${pid} (index ${index}) is missing from ${id}'s state machine`);
+      }
+    }
+  }
+
+  private describe(): string {
+    const parts: string[] = [];
+    for (const n of this.nodes.values()) {
+      if (n.raft === null) {
+        parts.push(`${n.id}:down`);
+        continue;
+      }
+      const s = n.raft.status();
+      parts.push(`${n.id}:${s.role}/t${s.term}/c${s.commit}/l${s.lastIndex}/a${n.appliedIndex}/v[${s.conf.voters.join(',')}]/L[${s.conf.learners.join(',')}]`);
+    }
+    return parts.join(' ');
+  }
+}
+
+function entryKey(e: Entry): string {
+  return `${e.type}:${textDecoder.decode(e.data)}`;
+}
+
+function encodeState(ids: readonly string[]): Uint8Array {
+  return textEncoder.encode(JSON.stringify(ids));
+}
+
+function decodeState(data: Uint8Array): string[] {
+  return JSON.parse(textDecoder.decode(data)) as string[];
+}
+
+export function runSchedule(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
