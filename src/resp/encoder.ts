@@ -39,8 +39,9 @@ export const Encoded = Object.freeze({
   nullResp3: Buffer.from('_\r\n', 'latin1'),
 });
 
-/** A fresh slab is this big; an idle writer holds at most one. */
+/** Slabs start this big (Redis keeps a 16 KiB reply buffer per client too) and adapt to the flush size. */
 const SLAB_BYTES = 16 * 1024;
+const SLAB_BYTES_MAX = 1024 * 1024;
 /** After a flush, a slab with less room than this is dropped rather than kept for the next replies. */
 const SLAB_REUSE_MIN_BYTES = 2 * 1024;
 /** Strings up to this length are copied by a JS loop; longer ones by one native call. */
@@ -74,6 +75,8 @@ export class ReplyWriter {
   /** First byte not taken yet, and the next byte to write. */
   private start = 0;
   private pos = 0;
+  /** Size of the next slab: about twice the recent flush size, so a pipeline rarely outgrows one. */
+  private slabBytes = SLAB_BYTES;
 
   /** Bytes written and not taken yet. */
   get pendingBytes(): number {
@@ -84,7 +87,12 @@ export class ReplyWriter {
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
-    if (this.buf.length > SLAB_BYTES || this.buf.length - this.pos < SLAB_REUSE_MIN_BYTES) {
+    if (out.length * 2 > this.slabBytes && this.slabBytes < SLAB_BYTES_MAX) {
+      this.slabBytes = Math.min(SLAB_BYTES_MAX, this.slabBytes * 2);
+    } else if (out.length * 8 < this.slabBytes && this.slabBytes > SLAB_BYTES) {
+      this.slabBytes /= 2;
+    }
+    if (this.buf.length > this.slabBytes || this.buf.length - this.pos < SLAB_REUSE_MIN_BYTES) {
       // Drop grown or nearly full slabs, so an idle connection keeps at most one small slab.
       this.buf = EMPTY;
       this.start = this.pos = 0;
@@ -164,7 +172,7 @@ export class ReplyWriter {
   private reserve(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
     const used = this.pos - this.start;
-    const next = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 2 * used + bytes));
+    const next = Buffer.allocUnsafe(Math.max(this.slabBytes, 2 * used + bytes));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;

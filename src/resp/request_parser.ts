@@ -211,9 +211,25 @@ export class RequestParser {
         if (bulkLength < 0) {
           if (pos >= len) return this.wait(1, -1);
           if (buf[pos] !== DOLLAR) this.fail(ProtocolErrors.expectedDollar(buf[pos]));
-          const cr = this.headerEnd(pos, ProtocolErrors.tooBigBulkHeader);
-          if (cr === -1) return null;
-          bulkLength = buf[cr + 1] === LF ? parseInteger(buf, pos + 1, cr) : NaN;
+          // Fast path for the common `$<1-9 digits>\r\n` with the whole line present.
+          let cr = pos + 1;
+          let digit = buf[cr] - 48;
+          if (digit > 0 && digit <= 9) {
+            bulkLength = 0;
+            const end = Math.min(len, pos + 10);
+            do {
+              bulkLength = bulkLength * 10 + digit;
+              digit = ++cr < end ? buf[cr] - 48 : -1;
+            } while (digit >= 0 && digit <= 9);
+            if (cr + 1 >= len || buf[cr] !== CR || buf[cr + 1] !== LF) cr = -1;
+          } else {
+            cr = -1;
+          }
+          if (cr === -1) {
+            cr = this.headerEnd(pos, ProtocolErrors.tooBigBulkHeader);
+            if (cr === -1) return null;
+            bulkLength = buf[cr + 1] === LF ? parseInteger(buf, pos + 1, cr) : NaN;
+          }
           if (Number.isNaN(bulkLength) || bulkLength < 0 || bulkLength > this.limits.bulkBytesMax) {
             this.fail(ProtocolErrors.invalidBulkLength);
           }
