@@ -26,6 +26,11 @@ export interface ContentionResult {
 
 export const CONTENDERS = 20;
 export const ITERATIONS = 5;
+/** Library retry settings for contenders: bounded (>= 15 s of retrying), so a broken server fails the test instead of hanging it. */
+export const RETRY_MS = 5;
+export const RETRIES = 3000;
+/** The whole contention run must finish within this, or it fails with how far it got. */
+export const CONTENTION_DEADLINE_MS = 45_000;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -53,9 +58,18 @@ export async function runContention(
   await data[0].del(counterKey);
   let running = 0;
   let maxConcurrent = 0;
-  await Promise.all(
+  let roundsDone = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      stopped = true;
+      reject(new Error(`contention did not finish within ${CONTENTION_DEADLINE_MS} ms: ${roundsDone} of ${contenders.length * iterations} rounds done`));
+    }, CONTENTION_DEADLINE_MS);
+  });
+  const work = Promise.all(
     contenders.map(async (contender, i) => {
-      for (let round = 0; round < iterations; round++) {
+      for (let round = 0; round < iterations && !stopped; round++) {
         await contender.withLock(async () => {
           running++;
           maxConcurrent = Math.max(maxConcurrent, running);
@@ -67,9 +81,15 @@ export async function runContention(
             running--;
           }
         });
+        roundsDone++;
       }
     }),
   );
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
   const count = Number((await data[0].get(counterKey)) ?? '0');
   return { count, expected: contenders.length * iterations, maxConcurrent };
 }
@@ -102,3 +122,16 @@ export async function expectExpiry(tryOther: () => Promise<boolean>, ttlMs: numb
 }
 
 export { waitFor };
+
+/** `promise`, or a rejection naming `what` once `timeoutMs` has passed (for libraries that wait forever). */
+export async function within<T>(what: string, promise: Promise<T>, timeoutMs = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,7 +9,7 @@ import Redis6 from 'ioredis';
 import Redis5 from 'ioredis5';
 import { createLock } from '@microfleet/ioredis-lock';
 import { startTarget, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, type Contender } from './harness';
+import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 type Connect = (t: tap.Test, target: Target) => Promise<Redis6>;
 
@@ -69,7 +69,7 @@ async function suite(t: tap.Test, connect: Connect): Promise<void> {
       const client = await connect(t, target);
       contenders.push({
         withLock: async (critical) => {
-          const lock = createLock(client, { timeout: 10_000, retries: 100_000, delay: 5, jitter: 1 });
+          const lock = createLock(client, { timeout: 10_000, retries: RETRIES, delay: RETRY_MS, jitter: 1 });
           await lock.acquire('counter-lock');
           try {
             await critical();

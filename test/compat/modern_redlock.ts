@@ -5,7 +5,7 @@
 
 import type Redis from 'ioredis';
 import { ioredisClient, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, type Contender } from './harness';
+import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 interface ModernLock {
   readonly value: string;
@@ -68,7 +68,7 @@ export async function modernRedlockSuite(t: tap.Test, target: Target, prefix: st
   await t.test(`${CONTENDERS} contenders never lose an update`, async (t) => {
     const contenders: Contender[] = [];
     for (let i = 0; i < CONTENDERS; i++) {
-      const redlock = make(await ioredisClient(t, target, { db }), { retryCount: 100_000, retryDelay: 5, retryJitter: 5 });
+      const redlock = make(await ioredisClient(t, target, { db }), { retryCount: RETRIES, retryDelay: RETRY_MS, retryJitter: RETRY_MS });
       contenders.push({
         withLock: async (critical) => {
           const lock = await redlock.acquire([key('counter-lock')], 10_000);

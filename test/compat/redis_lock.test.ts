@@ -7,7 +7,7 @@ import t from 'tap';
 import { createClient } from 'redis4';
 import redisLock from 'redis-lock';
 import { startTarget, type Target } from './target';
-import { runContention, CONTENDERS, type Contender } from './harness';
+import { runContention, within, CONTENDERS, type Contender } from './harness';
 
 type Release = () => Promise<unknown>;
 
@@ -15,8 +15,20 @@ async function locker(t: tap.Test, target: Target) {
   const client = createClient({ url: `redis://${target.host}:${target.port}` });
   client.on('error', () => undefined);
   await client.connect();
-  t.teardown(() => client.disconnect().catch(() => undefined));
-  return { client, lock: redisLock(client, 5) as (name: string, timeoutMs?: number) => Promise<Release> };
+  // redis-lock retries a failed SET forever, even after the client is closed. This pass-through
+  // (the three members redis-lock uses) parks it on a never-settling SET once the test is over, so
+  // a failing test ends instead of keeping the process alive.
+  let closed = false;
+  const passThrough = {
+    v4: true,
+    set: (...args: Parameters<typeof client.set>) => (closed ? new Promise<never>(() => undefined) : client.set(...args)),
+    del: (key: string) => client.del(key),
+  };
+  t.teardown(() => {
+    closed = true;
+    return client.disconnect().catch(() => undefined);
+  });
+  return { client, lock: redisLock(passThrough, 5) as (name: string, timeoutMs?: number) => Promise<Release> };
 }
 
 t.test('redis-lock 1.0 on node-redis v4', async (t) => {
@@ -25,7 +37,7 @@ t.test('redis-lock 1.0 on node-redis v4', async (t) => {
   await t.test('a second owner waits for the release', async (t) => {
     const a = await locker(t, target);
     const b = await locker(t, target);
-    const release = await a.lock('res', 10_000);
+    const release = await within('first lock', a.lock('res', 10_000));
     const stamp = await a.client.get('lock.res');
     t.ok(Number(stamp) > Date.now(), 'the key holds the expiry timestamp');
     const pttl = await a.client.pTTL('lock.res');
@@ -38,7 +50,7 @@ t.test('redis-lock 1.0 on node-redis v4', async (t) => {
     t.equal(await a.client.get('lock.res'), stamp, 'still held by the first owner');
     order.push('a released');
     await release();
-    const release2 = await waiting;
+    const release2 = await within('the waiter to get the lock', waiting);
     t.same(order, ['a released', 'b acquired'], 'the waiter got the lock only after the release');
     await release2();
     t.equal(await a.client.exists('lock.res'), 0, 'release deleted the key');
@@ -47,9 +59,9 @@ t.test('redis-lock 1.0 on node-redis v4', async (t) => {
   await t.test('an unreleased lock expires and is taken', async (t) => {
     const a = await locker(t, target);
     const b = await locker(t, target);
-    await a.lock('short', 300);
+    await within('first lock', a.lock('short', 300));
     const before = await a.client.get('lock.short');
-    const release = await b.lock('short', 10_000);
+    const release = await within('the lock to expire and be taken', b.lock('short', 10_000));
     const after = await a.client.get('lock.short');
     t.not(after, before, 'the second owner now holds it');
     t.ok((await a.client.pTTL('lock.short')) > 5_000, 'with its own TTL');
@@ -62,7 +74,7 @@ t.test('redis-lock 1.0 on node-redis v4', async (t) => {
       const { lock } = await locker(t, target);
       contenders.push({
         withLock: async (critical) => {
-          const release = await lock('counter', 10_000);
+          const release = await within('the counter lock', lock('counter', 10_000));
           try {
             await critical();
           } finally {

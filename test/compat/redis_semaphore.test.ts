@@ -78,7 +78,7 @@ t.test('Mutex', async (t) => {
       t,
       target,
       'sem:mutex-counter',
-      contenders((i) => new Mutex(all[i], 'sem:mutex-lock', { lockTimeout: 10_000, acquireTimeout: 30_000, retryInterval: 5 })),
+      contenders((i) => new Mutex(all[i], 'sem:mutex-lock', { lockTimeout: 10_000, acquireTimeout: 20_000, retryInterval: 5 })),
     );
     t.equal(result.maxConcurrent, 1, 'never two holders at once');
     t.equal(result.count, result.expected, `counter is exactly ${result.expected}`);
@@ -117,7 +117,7 @@ t.test('Semaphore', async (t) => {
       t,
       target,
       'sem:semaphore-counter',
-      contenders((i) => new Semaphore(all[i], 'sem:semaphore-lock', 1, { lockTimeout: 10_000, acquireTimeout: 30_000, retryInterval: 5 })),
+      contenders((i) => new Semaphore(all[i], 'sem:semaphore-lock', 1, { lockTimeout: 10_000, acquireTimeout: 20_000, retryInterval: 5 })),
     );
     t.equal(result.maxConcurrent, 1, 'never two holders at once');
     t.equal(result.count, result.expected, `counter is exactly ${result.expected}`);
@@ -157,7 +157,7 @@ t.test('MultiSemaphore', async (t) => {
       t,
       target,
       'sem:multi-counter',
-      contenders((i) => new MultiSemaphore(all[i], 'sem:multi-lock', 5, 3, { lockTimeout: 10_000, acquireTimeout: 30_000, retryInterval: 5 })),
+      contenders((i) => new MultiSemaphore(all[i], 'sem:multi-lock', 5, 3, { lockTimeout: 10_000, acquireTimeout: 20_000, retryInterval: 5 })),
     );
     t.equal(result.maxConcurrent, 1, 'never two holders at once');
     t.equal(result.count, result.expected, `counter is exactly ${result.expected}`);

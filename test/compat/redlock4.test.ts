@@ -8,7 +8,7 @@ import t from 'tap';
 import Redlock from 'redlock';
 import redis3 from 'redis3';
 import { startTarget, ioredisClient, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, type Contender } from './harness';
+import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 interface Client {
   pttl(key: string): Promise<number>;
@@ -79,7 +79,7 @@ async function suite(t: tap.Test, clientName: string, factory: Factory): Promise
     const contenders: Contender[] = [];
     for (let i = 0; i < CONTENDERS; i++) {
       const { lockClient } = await factory(t, target);
-      const redlock = new Redlock([lockClient], { retryCount: 100_000, retryDelay: 5, retryJitter: 5 });
+      const redlock = new Redlock([lockClient], { retryCount: RETRIES, retryDelay: RETRY_MS, retryJitter: RETRY_MS });
       contenders.push({
         withLock: async (critical) => {
           const lock = await redlock.acquire('rl4:counter-lock', 10_000);

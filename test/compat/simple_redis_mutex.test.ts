@@ -44,10 +44,10 @@ t.test('simple-redis-mutex 3 on node-redis 6', async (t) => {
 
   await t.test('release wakes a blocked waiter through PUBLISH from Lua', async (t) => {
     const other = await nodeRedis(t, target);
-    const release = await lock(owner, 'wake', { timeout: 30_000 });
+    const release = await lock(owner, 'wake', { timeout: 30_000, failAfter: 20_000 });
     let woke = false;
     // Polling is effectively off (1 h), so only the pub/sub message can wake the waiter.
-    const waiting = lock(other, 'wake', { timeout: 30_000, pollingInterval: 3_600_000 }).then((r) => ((woke = true), r));
+    const waiting = lock(other, 'wake', { timeout: 30_000, pollingInterval: 3_600_000, failAfter: 20_000 }).then((r) => ((woke = true), r));
     const [held] = await tryLock(other, 'wake');
     t.equal(held, false, 'held while the first owner has it');
     t.equal(woke, false, 'the waiter is blocked');
@@ -73,7 +73,7 @@ t.test('simple-redis-mutex 3 on node-redis 6', async (t) => {
       const client = await nodeRedis(t, target);
       contenders.push({
         withLock: async (critical) => {
-          const release = await lock(client, 'counter', { timeout: 10_000, pollingInterval: 50 });
+          const release = await lock(client, 'counter', { timeout: 10_000, pollingInterval: 50, failAfter: 20_000 });
           try {
             if (!(release.fencingToken > lastToken)) tokensGrew = false;
             lastToken = release.fencingToken;

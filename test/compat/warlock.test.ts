@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import redis3 from 'redis3';
 import Warlock from 'node-redis-warlock';
 import { startTarget, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, type Contender } from './harness';
+import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 type Unlock = (cb?: (err: Error | null, result?: unknown) => void) => void;
 
@@ -65,7 +65,7 @@ t.test('node-redis-warlock 1.0.2 on node-redis v3', async (t) => {
     for (let i = 0; i < CONTENDERS; i++) {
       const { warlock } = await warlockOn(t, target);
       const optimistic = (key: string) =>
-        new Promise<Unlock>((resolve, reject) => warlock.optimistic(key, 10_000, 100_000, 5, (err: Error | null, unlock: Unlock) => (err ? reject(err) : resolve(unlock))));
+        new Promise<Unlock>((resolve, reject) => warlock.optimistic(key, 10_000, RETRIES, RETRY_MS, (err: Error | null, unlock: Unlock) => (err ? reject(err) : resolve(unlock))));
       contenders.push({
         withLock: async (critical) => {
           const unlock = await optimistic('counter');
