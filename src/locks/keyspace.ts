@@ -291,8 +291,10 @@ export class Keyspace {
       if (deadlineMs !== KEEP_TTL) db.setDeadline(key, existing, deadlineMs);
       return existing;
     }
+    // Replacing another type: KEEPTTL keeps that key's TTL, as Redis's setKey does.
+    if (deadlineMs === KEEP_TTL) deadlineMs = existing !== undefined ? existing.deadlineMs : 0;
     if (existing !== undefined) db.remove(key);
-    const entry = new Entry(value, ctx.index, deadlineMs === KEEP_TTL ? 0 : deadlineMs);
+    const entry = new Entry(value, ctx.index, deadlineMs);
     db.add(key, entry);
     return entry;
   }

@@ -44,6 +44,7 @@ const rows: Row[] = [
   { name: 'SET GET replies the old value', setup: [['SET', 'k', 'old']], cmd: ['SET', 'k', 'v', 'GET'], want: 'old', then: [[['GET', 'k'], 'v']] },
   { name: 'SET NX GET on present key replies old value, no write', setup: [['SET', 'k', 'old']], cmd: ['SET', 'k', 'v', 'NX', 'GET'], want: 'old', then: [[['GET', 'k'], 'old']] },
   { name: 'SET GET on a set is WRONGTYPE and writes nothing', setup: [['SADD', 's', 'a']], cmd: ['SET', 's', 'v', 'GET'], want: wrongType, then: [[['TYPE', 's'], new SimpleString('set')]] },
+  { name: 'SET KEEPTTL over another type keeps its TTL', setup: [['SADD', 's', 'a'], ['PEXPIRE', 's', 800]], cmd: ['SET', 's', 'v', 'KEEPTTL'], want: OK, then: [[['GET', 's'], 'v'], [['PTTL', 's'], 800]] },
   { name: 'SET without GET overwrites another type', setup: [['SADD', 's', 'a']], cmd: ['SET', 's', 'v'], want: OK, then: [[['GET', 's'], 'v']] },
   { name: 'SET on an expired key with NX succeeds', setup: [['SET', 'k', 'old', 'PX', 100]], advanceMs: 100, cmd: ['SET', 'k', 'v', 'NX'], want: OK, then: [[['GET', 'k'], 'v']] },
   // IFEQ / IFNE (Redis 8.4)
