@@ -53,6 +53,11 @@ export class Client implements Subscriber {
   lastCommand = '';
   commandsProcessed = 0;
   closed = false;
+  /** Reads of this connection still waiting for their read index (see dispatcher routeData). */
+  readsInFlight = 0;
+  /** The last data command that had to wait behind earlier ones; later ones queue behind it. */
+  orderingTail: Promise<void> | null = null;
+  private drainWaiters: Array<() => void> = [];
 
   private readonly parser: RequestParser;
   private readonly writer = new ReplyWriter();
@@ -101,6 +106,18 @@ export class Client implements Subscriber {
 
   get outputBytes(): number {
     return this.socket.writableLength + this.writer.pendingBytes;
+  }
+
+  /** Resolves once no read of this connection is in flight. */
+  whenReadsDrained(): Promise<void> {
+    if (this.readsInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  readsDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   setAuthenticated(value: boolean): void {

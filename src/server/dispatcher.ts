@@ -37,8 +37,41 @@ export function dispatch(server: ServerApi, client: Client, argv: string[]): Rep
   }
 
   if (entry.kind === 'server') return (entry.handler as NonNullable<TableEntry['handler']>)({ server, client }, argv);
-  if (entry.spec.flags.includes('write')) return server.node.write(client.db, argv);
-  return server.node.read(client.db, argv, client.staleReads);
+  return routeData(server, client, argv, entry.spec.flags.includes('write'));
+}
+
+/**
+ * Data commands keep their connection's order, as on Redis: a read sees every write sent before
+ * it on the same connection (the node serves it at an index no lower than the last proposal) and
+ * none sent after it. For the latter, a write that follows a read still in flight waits for that
+ * read, and everything behind a waiting command waits too, in order. Pipelines of only writes or
+ * only reads never wait.
+ */
+function routeData(server: ServerApi, client: Client, argv: string[], isWrite: boolean): Reply | Promise<Reply> {
+  const db = client.db; // captured now: a later SELECT must not move a command that waits
+  const stale = client.staleReads;
+  const run = (): Reply | Promise<Reply> => {
+    if (isWrite) return server.node.write(db, argv);
+    const reply = server.node.read(db, argv, stale);
+    if (!(reply instanceof Promise)) return reply;
+    client.readsInFlight++;
+    return reply.finally(() => {
+      client.readsInFlight--;
+      if (client.readsInFlight === 0) client.readsDrained();
+    });
+  };
+  if (client.orderingTail === null && !(isWrite && client.readsInFlight > 0)) return run();
+  const ahead = client.orderingTail ?? client.whenReadsDrained();
+  const result = ahead.then(run);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  client.orderingTail = tail;
+  void tail.then(() => {
+    if (client.orderingTail === tail) client.orderingTail = null;
+  });
+  return result;
 }
 
 /** `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (Redis's commandCheckExistence). */

@@ -31,6 +31,8 @@ interface WriteWaiter {
 }
 
 interface PendingRead {
+  /** The last index proposed when the read arrived: the read must see every write before it. */
+  readonly minIndex: number;
   readonly db: number;
   readonly argv: string[];
   readonly resolve: (reply: Reply) => void;
@@ -63,6 +65,7 @@ export class RaftDriver implements ReplicatedNode {
   private node!: RaftNode;
 
   private readonly waiters = new Map<number, WriteWaiter>();
+  private readonly conditionWaiters = new Set<() => void>();
   private readonly readBatches = new Map<string, PendingRead[]>();
   private readonly readsAwaitingApply: Array<{ index: number; reads: PendingRead[] }> = [];
   private nextReadBatch: PendingRead[] = [];
@@ -139,8 +142,42 @@ export class RaftDriver implements ReplicatedNode {
     }, config.tickMs);
     this.sweepTimer = setInterval(() => this.sweepExpired(), config.expirySweepMs);
     // A single voter does not need to wait out an election timeout to lead.
-    if (voters.length === 1 && voters[0] === config.nodeId) this.node.campaign();
+    const singleNode = voters.length === 1 && voters[0] === config.nodeId;
+    if (singleNode) this.node.campaign();
     this.scheduleProcess();
+    // Serve only once the log on disk is replayed into the state machine (Redis answers -LOADING
+    // meanwhile; we simply don't listen yet), and, alone, once we lead.
+    const replayTo = loaded.hardState.commit;
+    await this.until(() => this.appliedIndex >= replayTo && (!singleNode || this.softState.role === 'leader'), 60_000);
+  }
+
+  /** Resolves when `condition` holds, checked after every processed Ready; rejects after timeoutMs. */
+  private until(condition: () => boolean, timeoutMs: number): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.conditionWaiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for the Raft node to catch up`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        this.conditionWaiters.delete(check);
+        resolve();
+      };
+      this.conditionWaiters.add(check);
+    });
+  }
+
+  /** Waits (up to two election timeouts) for a leader to be known, as etcd does, instead of failing mid-election. */
+  private async leaderKnown(): Promise<boolean> {
+    if (this.softState.leaderId !== '') return true;
+    try {
+      await this.until(() => this.softState.leaderId !== '' || this.draining, 2 * electionTimeoutMs(this.config));
+    } catch {
+      return false;
+    }
+    return this.softState.leaderId !== '';
   }
 
   /** Until membership change lands, a cluster is identified by its initial member list. */
@@ -156,12 +193,13 @@ export class RaftDriver implements ReplicatedNode {
     return this.propose({ kind: 'cmd', db, argv, timeMs: this.nextTimestamp() });
   }
 
-  private propose(command: LogCommand): Promise<Reply> {
-    if (this.softState.role !== 'leader') return Promise.resolve(Outcome.noLeader(this.softState.leaderId));
+  private async propose(command: LogCommand): Promise<Reply> {
+    if (this.softState.leaderId === '' && !(await this.leaderKnown())) return Outcome.noLeader('');
+    if (this.softState.role !== 'leader') return Outcome.noLeader(this.softState.leaderId);
     const result = this.node.propose(encodeLogCommand(command));
     if (!result.ok) {
-      if (result.reason === 'uncommitted-limit') return Promise.resolve(Outcome.tooManyPending);
-      return Promise.resolve(Outcome.noLeader(result.leaderId ?? ''));
+      if (result.reason === 'uncommitted-limit') return Outcome.tooManyPending;
+      return Outcome.noLeader(result.leaderId ?? '');
     }
     this.scheduleProcess();
     return new Promise((resolve) => {
@@ -181,9 +219,12 @@ export class RaftDriver implements ReplicatedNode {
   read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply> {
     if (stale) return this.sm.read(db, argv, Date.now());
     if (this.draining) return Outcome.shuttingDown;
-    if (this.softState.role !== 'leader') return Outcome.noLeader(this.softState.leaderId);
+    if (this.softState.leaderId === '') {
+      return this.leaderKnown().then((known) => (known ? this.read(db, argv, stale) : Outcome.noLeader('')));
+    }
+    // Followers serve linearizable reads too: the core asks the leader for the read index.
     return new Promise((resolve) => {
-      this.nextReadBatch.push({ db, argv, resolve });
+      this.nextReadBatch.push({ minIndex: this.node.status().lastIndex, db, argv, resolve });
       if (!this.readScheduled) {
         this.readScheduled = true;
         setImmediate(() => this.issueReadIndex());
@@ -198,16 +239,32 @@ export class RaftDriver implements ReplicatedNode {
     if (batch.length === 0) return;
     this.nextReadBatch = [];
     const context = String(++this.readContextSeq);
+    const result = this.node.readIndex(Buffer.from(context));
+    if (!result.ok) {
+      for (const read of batch) read.resolve(Outcome.noLeader(result.leaderId));
+      return;
+    }
     this.readBatches.set(context, batch);
-    this.node.readIndex(Buffer.from(context));
     this.scheduleProcess();
   }
 
+  /**
+   * Serves every read whose point (its confirmed read index, and the last proposal before it) is
+   * applied. Called after each applied entry, so a read never sees an entry proposed after it.
+   */
   private serveReads(): void {
-    while (this.readsAwaitingApply.length > 0 && this.readsAwaitingApply[0].index <= this.appliedIndex) {
-      const { reads } = this.readsAwaitingApply.shift()!;
-      const now = Date.now();
-      for (const read of reads) read.resolve(this.sm.read(read.db, read.argv, now));
+    let now = 0;
+    while (this.readsAwaitingApply.length > 0) {
+      const head = this.readsAwaitingApply[0];
+      if (head.index > this.appliedIndex) break;
+      let i = 0;
+      while (i < head.reads.length && head.reads[i].minIndex <= this.appliedIndex) i++;
+      if (i > 0) {
+        if (now === 0) now = Date.now();
+        for (const read of head.reads.splice(0, i)) read.resolve(this.sm.read(read.db, read.argv, now));
+      }
+      if (head.reads.length > 0) break;
+      this.readsAwaitingApply.shift();
     }
   }
 
@@ -233,6 +290,7 @@ export class RaftDriver implements ReplicatedNode {
         await this.persist(ready);
         this.handleReady(ready);
         this.node.advance();
+        for (const check of [...this.conditionWaiters]) check();
         // Only after advance() does the core count the entries as applied, so a snapshot may cover them.
         this.maybeSnapshot();
       }
@@ -265,15 +323,20 @@ export class RaftDriver implements ReplicatedNode {
     }
     // Messages go out only after the hard state and entries they depend on are durable.
     if (ready.messages.length > 0) this.sendMessages(ready.messages);
-    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    // Read points first, then entries one at a time, serving each read as soon as its point is applied.
     for (const state of ready.readStates) {
       const context = Buffer.from(state.context).toString();
       const reads = this.readBatches.get(context);
       if (!reads) continue;
       this.readBatches.delete(context);
+      // Batches arrive in request order; keeping the queue sorted by index makes serving a prefix scan.
       this.readsAwaitingApply.push({ index: state.index, reads });
     }
     this.serveReads();
+    for (const entry of ready.committedEntries) {
+      this.applyEntry(entry);
+      if (this.readsAwaitingApply.length > 0) this.serveReads();
+    }
   }
 
   /** Replaced by the transport when the node has peers (cluster mode). */

@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import { StateMachine } from '../locks/state_machine';
 import { dataCommands } from '../locks/commands';
+import { createLuaEngine } from '../locks/scripting';
 import { clusterCommands } from './commands/cluster';
 import { Client, type ClientHost } from './client';
 import { CommandTable } from './command_table';
@@ -58,7 +59,7 @@ export class Server implements ServerApi, ClientHost {
   ) {
     this.stateMachine = new StateMachine({
       databases: config.databases,
-      scriptEngine: null,
+      scriptEngine: createLuaEngine(),
       events: {
         publish: (channel, message) => {
           this.stats.pubsubMessages++;
