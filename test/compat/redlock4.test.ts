@@ -75,6 +75,14 @@ async function suite(t: tap.Test, clientName: string, factory: Factory): Promise
     t.pass('acquired by another owner after the TTL, without any release');
   });
 
+  await t.test(`${clientName}: redlock.quit() closes its clients cleanly`, async (t) => {
+    const a = await factory(t, target);
+    const redlock = new Redlock([a.lockClient], settings);
+    await (await redlock.acquire('rl4:quit', 1000)).unlock();
+    // QUIT must be answered with +OK before the server closes the connection.
+    await t.resolves(redlock.quit(), 'QUIT answered +OK');
+  });
+
   await t.test(`${clientName}: ${CONTENDERS} contenders never lose an update`, async (t) => {
     const contenders: Contender[] = [];
     for (let i = 0; i < CONTENDERS; i++) {
