@@ -58,7 +58,9 @@ const LF = 10;
 const STAR = 42;
 const DOLLAR = 36;
 /** Strings this short are built in JS; a native latin1Slice call costs more than the loop. */
-const SHORT_STRING_BYTES = 32;
+const SHORT_STRING_BYTES = 12;
+/** Past this size, a buffer kept only for a small unfinished tail is replaced by a copy of the tail. */
+const RETAIN_BYTES_MAX = 256 * 1024;
 
 export class RequestParser {
   private readonly limits: RequestLimits;
@@ -169,9 +171,14 @@ export class RequestParser {
   private wait(bytes: number, byte: number): null {
     this.wantBytes = bytes;
     this.wantByte = byte;
-    if (this.pos >= this.buf.length) {
+    const left = this.buf.length - this.pos;
+    if (left <= 0) {
       // Drop the reference to a consumed chunk: it may be large.
       this.buf = EMPTY;
+      this.pos = 0;
+    } else if (this.buf.length > RETAIN_BYTES_MAX && left * 8 < this.buf.length) {
+      // A few bytes of the next command at the end of a big joined buffer: keep a copy, not the buffer.
+      this.buf = Buffer.from(this.buf.subarray(this.pos));
       this.pos = 0;
     }
     return null;

@@ -265,6 +265,18 @@ t.test('a big bulk across many chunks is joined once', async (t) => {
   t.same(commands[1], ['PING']);
   t.equal(parser.concatCount, 1, 'one Buffer.concat for 128 chunks');
 
+  // A partial command left at the end of a big joined buffer does not keep the buffer alive.
+  const tail = new RequestParser();
+  tail.feed(input.subarray(0, 65536));
+  tail.feed(Buffer.concat([input.subarray(65536), b('*1\r\n$4\r\nPI')]));
+  t.equal(tail.next()?.[2].length, size);
+  t.same(tail.next(), ['PING']);
+  t.equal(tail.next(), null);
+  t.equal(tail.bufferedBytes, 2, 'only the unread part of the partial command ("PI") is buffered');
+  t.ok((tail as unknown as { buf: Buffer }).buf.buffer.byteLength < 65536, 'the 8 MB buffer is released');
+  tail.feed(b('NG\r\n'));
+  t.same(tail.next(), ['PING']);
+
   // Byte by byte, joins happen per header line and once per bulk: their number does not grow with the bulk.
   const joinsByteByByte = (valueBytes: number): number => {
     const input = b(array('SET', 'k', 'x'.repeat(valueBytes)));
