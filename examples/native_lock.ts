@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   console.log(`worker-2: LOCK example:job -> ${await call('LOCK', 'example:job', 'worker-2', 500)} (held by worker-1)`);
   storage.write(token1, 'worker-1', 'step 1');
   console.log(`worker-1: HEARTBEAT -> ${await call('HEARTBEAT', 'example:job', 'worker-1', 500)}`);
-  console.log('LOCKINFO example:job ->', await call('LOCKINFO', 'example:job'));
+  const info = (await call('LOCKINFO', 'example:job')) as unknown[] | Record<string, unknown>;
+  // RESP3 sends a map; some clients hand it over as a flat [field, value, ...] list.
+  const fields = Array.isArray(info) ? Object.fromEntries(info.flatMap((v, i) => (i % 2 === 0 ? [[String(v), info[i + 1]]] : []))) : info;
+  console.log(`LOCKINFO example:job -> owner ${fields.owner}, token ${fields.token}, ttl_ms ${fields.ttl_ms}`);
 
   console.log('worker-1 stalls (a long GC pause) and its lease runs out...');
   let token2: number | null = null;
