@@ -24,6 +24,8 @@ export interface ContentionResult {
   readonly maxConcurrent: number;
 }
 
+/** TTL of the locks the expiry tests let run out: long enough to see them held first, even on a loaded machine. */
+export const SHORT_TTL_MS = 500;
 export const CONTENDERS = 20;
 export const ITERATIONS = 5;
 /** Library retry settings for contenders: bounded (>= 15 s of retrying), so a broken server fails the test instead of hanging it. */

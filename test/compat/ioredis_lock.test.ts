@@ -9,7 +9,7 @@ import Redis6 from 'ioredis';
 import Redis5 from 'ioredis5';
 import { createLock } from '@microfleet/ioredis-lock';
 import { startTarget, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
+import { runContention, expectExpiry, SHORT_TTL_MS, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 type Connect = (t: tap.Test, target: Target) => Promise<Redis6>;
 
@@ -57,7 +57,7 @@ async function suite(t: tap.Test, connect: Connect): Promise<void> {
     const b = await connect(t, target);
     const mine = createLock(a, { timeout: 300, retries: 0 });
     await mine.acquire('short');
-    const { heldAtFirst } = await expectExpiry(() => tryAcquire(b, 'short', 10_000), 300);
+    const { heldAtFirst } = await expectExpiry(() => tryAcquire(b, 'short', 10_000), SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
     await t.rejects(mine.release(), { name: 'LockReleaseError' }, 'the old owner cannot release the new owner’s lock');
     t.ok(await a.exists('short'), 'the new owner still holds it');

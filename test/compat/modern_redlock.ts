@@ -5,7 +5,7 @@
 
 import type Redis from 'ioredis';
 import { ioredisClient, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
+import { runContention, expectExpiry, SHORT_TTL_MS, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 interface ModernLock {
   readonly value: string;
@@ -57,10 +57,10 @@ export async function modernRedlockSuite(t: tap.Test, target: Target, prefix: st
   await t.test('an unextended lock expires', async (t) => {
     const a = await ioredisClient(t, target, { db });
     const b = await ioredisClient(t, target, { db });
-    await make(a, once).acquire([key('short')], 300);
+    await make(a, once).acquire([key('short')], SHORT_TTL_MS);
     const second = make(b, once);
     const tryOther = () => second.acquire([key('short')], 10_000).then(() => true, () => false);
-    const { heldAtFirst } = await expectExpiry(tryOther, 300);
+    const { heldAtFirst } = await expectExpiry(tryOther, SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
     t.pass('acquired by another owner after the TTL, without any release');
   });

@@ -9,7 +9,7 @@
 import t from 'tap';
 import type Redis from 'ioredis';
 import { startTarget, ioredisClient, targetKind } from './target';
-import { runContention, acquireRetrying, expectExpiry, CONTENDERS, type Contender } from './harness';
+import { runContention, acquireRetrying, expectExpiry, SHORT_TTL_MS, CONTENDERS, type Contender } from './harness';
 
 const skip = targetKind() === 'redis' ? 'redis-server has no native LOCK commands' : false;
 
@@ -70,10 +70,10 @@ t.test('native LOCK / HEARTBEAT / UNLOCK / LOCKINFO', { skip }, async (t) => {
     const a = await ioredisClient(t, target);
     const b = await ioredisClient(t, target);
     const resource = new FencedResource();
-    const oldToken = (await lock(a, 'lease', 'alice', 300))!;
+    const oldToken = (await lock(a, 'lease', 'alice', SHORT_TTL_MS))!;
     t.ok(resource.write(oldToken, 'alice-1'), 'the holder writes');
     let newToken: number | null = null;
-    const { heldAtFirst } = await expectExpiry(async () => (newToken = await lock(b, 'lease', 'bob', 10_000)) !== null, 300);
+    const { heldAtFirst } = await expectExpiry(async () => (newToken = await lock(b, 'lease', 'bob', 10_000)) !== null, SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
     t.ok(newToken! > oldToken, 'the new owner has a larger token');
     t.ok(resource.write(newToken!, 'bob-1'), 'the new owner writes');

@@ -7,7 +7,7 @@ import t from 'tap';
 import { createClient } from 'redis4';
 import redisLock from 'redis-lock';
 import { startTarget, type Target } from './target';
-import { runContention, within, CONTENDERS, type Contender } from './harness';
+import { runContention, within, SHORT_TTL_MS, CONTENDERS, type Contender } from './harness';
 
 type Release = () => Promise<unknown>;
 
@@ -59,7 +59,7 @@ t.test('redis-lock 1.0 on node-redis v4', async (t) => {
   await t.test('an unreleased lock expires and is taken', async (t) => {
     const a = await locker(t, target);
     const b = await locker(t, target);
-    await within('first lock', a.lock('short', 300));
+    await within('first lock', a.lock('short', SHORT_TTL_MS));
     const before = await a.client.get('lock.short');
     const release = await within('the lock to expire and be taken', b.lock('short', 10_000));
     const after = await a.client.get('lock.short');

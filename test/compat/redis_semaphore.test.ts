@@ -8,7 +8,7 @@
 import t from 'tap';
 import { Mutex, Semaphore, MultiSemaphore } from 'redis-semaphore';
 import { startTarget, ioredisClient, waitFor, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, type Contender } from './harness';
+import { runContention, expectExpiry, SHORT_TTL_MS, CONTENDERS, type Contender } from './harness';
 
 const fixed = { refreshInterval: 0, acquireAttemptsLimit: 1 };
 
@@ -67,8 +67,8 @@ t.test('Mutex', async (t) => {
 
   await t.test('an unrefreshed lock expires', async (t) => {
     const [a, b] = await clients(t, target, 2);
-    t.equal(await new Mutex(a, 'sem:short', { ...fixed, lockTimeout: 300 }).tryAcquire(), true);
-    const { heldAtFirst } = await expectExpiry(() => new Mutex(b, 'sem:short', fixed).tryAcquire(), 300);
+    t.equal(await new Mutex(a, 'sem:short', { ...fixed, lockTimeout: SHORT_TTL_MS }).tryAcquire(), true);
+    const { heldAtFirst } = await expectExpiry(() => new Mutex(b, 'sem:short', fixed).tryAcquire(), SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
   });
 
@@ -106,8 +106,8 @@ t.test('Semaphore', async (t) => {
 
   await t.test('unrefreshed permits expire', async (t) => {
     const [a, b] = await clients(t, target, 2);
-    t.equal(await new Semaphore(a, 'sem:short', 1, { ...fixed, lockTimeout: 300 }).tryAcquire(), true);
-    const { heldAtFirst } = await expectExpiry(() => new Semaphore(b, 'sem:short', 1, fixed).tryAcquire(), 300);
+    t.equal(await new Semaphore(a, 'sem:short', 1, { ...fixed, lockTimeout: SHORT_TTL_MS }).tryAcquire(), true);
+    const { heldAtFirst } = await expectExpiry(() => new Semaphore(b, 'sem:short', 1, fixed).tryAcquire(), SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
   });
 
@@ -146,8 +146,8 @@ t.test('MultiSemaphore', async (t) => {
 
   await t.test('unrefreshed permits expire', async (t) => {
     const [a, b] = await clients(t, target, 2);
-    t.equal(await new MultiSemaphore(a, 'sem:multi-short', 2, 2, { ...fixed, lockTimeout: 300 }).tryAcquire(), true);
-    const { heldAtFirst } = await expectExpiry(() => new MultiSemaphore(b, 'sem:multi-short', 2, 1, fixed).tryAcquire(), 300);
+    t.equal(await new MultiSemaphore(a, 'sem:multi-short', 2, 2, { ...fixed, lockTimeout: SHORT_TTL_MS }).tryAcquire(), true);
+    const { heldAtFirst } = await expectExpiry(() => new MultiSemaphore(b, 'sem:multi-short', 2, 1, fixed).tryAcquire(), SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
   });
 

@@ -8,7 +8,7 @@ import t from 'tap';
 import Redlock from 'redlock';
 import redis3 from 'redis3';
 import { startTarget, ioredisClient, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
+import { runContention, expectExpiry, SHORT_TTL_MS, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 interface Client {
   pttl(key: string): Promise<number>;
@@ -61,7 +61,7 @@ async function suite(t: tap.Test, clientName: string, factory: Factory): Promise
     const b = await factory(t, target);
     const first = new Redlock([a.lockClient], { ...settings, retryCount: 1 });
     const second = new Redlock([b.lockClient], { ...settings, retryCount: 1 });
-    await first.acquire('rl4:short', 300);
+    await first.acquire('rl4:short', SHORT_TTL_MS);
     const tryOther = async () => {
       try {
         await second.acquire('rl4:short', 10_000);
@@ -70,7 +70,7 @@ async function suite(t: tap.Test, clientName: string, factory: Factory): Promise
         return false;
       }
     };
-    const { heldAtFirst } = await expectExpiry(tryOther, 300);
+    const { heldAtFirst } = await expectExpiry(tryOther, SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
     t.pass('acquired by another owner after the TTL, without any release');
   });

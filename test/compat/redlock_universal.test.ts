@@ -9,7 +9,7 @@ import t from 'tap';
 import { createClient } from 'redis';
 import { createLock, IoredisAdapter, NodeRedisAdapter, type RedisAdapter } from 'redlock-universal';
 import { startTarget, ioredisClient, waitFor, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
+import { runContention, expectExpiry, SHORT_TTL_MS, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 type MakeAdapter = (t: tap.Test, target: Target) => Promise<RedisAdapter>;
 
@@ -48,11 +48,11 @@ async function suite(t: tap.Test, name: string, makeAdapter: MakeAdapter): Promi
   await t.test('using() auto-extends a lock past its TTL', async (t) => {
     const a = await makeAdapter(t, target);
     const b = await makeAdapter(t, target);
-    const mine = createLock({ adapter: a, key: key('auto'), ttl: 400, retryAttempts: 0 });
-    const rival = createLock({ adapter: b, key: key('auto'), ttl: 400, retryAttempts: 0 });
+    const mine = createLock({ adapter: a, key: key('auto'), ttl: 600, retryAttempts: 0 });
+    const rival = createLock({ adapter: b, key: key('auto'), ttl: 600, retryAttempts: 0 });
     const aborted = await mine.using(async (signal) => {
       const start = Date.now();
-      await waitFor('three TTLs to pass', () => Date.now() - start > 1200, 5000);
+      await waitFor('2.5 TTLs to pass', () => Date.now() - start > 1500, 5000);
       await t.rejects(rival.acquire(), 'nobody else can take it meanwhile');
       return signal.aborted;
     });
@@ -75,9 +75,9 @@ async function suite(t: tap.Test, name: string, makeAdapter: MakeAdapter): Promi
   await t.test('an unextended lock expires', async (t) => {
     const a = await makeAdapter(t, target);
     const b = await makeAdapter(t, target);
-    await createLock({ adapter: a, key: key('short'), ttl: 300, retryAttempts: 0 }).acquire();
+    await createLock({ adapter: a, key: key('short'), ttl: SHORT_TTL_MS, retryAttempts: 0 }).acquire();
     const rival = createLock({ adapter: b, key: key('short'), ttl: 10_000, retryAttempts: 0 });
-    const { heldAtFirst } = await expectExpiry(() => rival.acquire().then(() => true, () => false), 300);
+    const { heldAtFirst } = await expectExpiry(() => rival.acquire().then(() => true, () => false), SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
   });
 

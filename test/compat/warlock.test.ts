@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import redis3 from 'redis3';
 import Warlock from 'node-redis-warlock';
 import { startTarget, type Target } from './target';
-import { runContention, expectExpiry, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
+import { runContention, expectExpiry, SHORT_TTL_MS, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
 
 type Unlock = (cb?: (err: Error | null, result?: unknown) => void) => void;
 
@@ -55,8 +55,8 @@ t.test('node-redis-warlock 1.0.2 on node-redis v3', async (t) => {
   await t.test('an untouched lock expires', async (t) => {
     const a = await warlockOn(t, target);
     const b = await warlockOn(t, target);
-    t.type((await a.lock('short', 300)).unlock, 'function');
-    const { heldAtFirst } = await expectExpiry(async () => typeof (await b.lock('short', 10_000)).unlock === 'function', 300);
+    t.type((await a.lock('short', SHORT_TTL_MS)).unlock, 'function');
+    const { heldAtFirst } = await expectExpiry(async () => typeof (await b.lock('short', 10_000)).unlock === 'function', SHORT_TTL_MS);
     t.ok(heldAtFirst, 'held before the TTL ran out');
   });
 
