@@ -64,7 +64,11 @@ export interface RaftLogger {
 export interface RaftBugs {
   /** A candidate counts (pre)vote responses without checking their term and type. */
   readonly noPreVoteTermCheck?: boolean;
-  /** The leader commits entries of previous terms by counting replicas (Raft figure 8). */
+  /**
+   * The leader commits entries of previous terms by counting replicas (Raft figure 8). Like the
+   * figure-8 leader it also skips the no-op at the start of its term, which otherwise hides the
+   * bug almost entirely (the no-op is usually acknowledged together with the older entries).
+   */
   readonly commitPreviousTermByCounting?: boolean;
   /** A node grants its vote to every candidate in a term, not just the first. */
   readonly grantVoteTwice?: boolean;
@@ -1201,8 +1205,12 @@ export class RaftNode {
     // The no-op of our term: committing it commits everything before it (5.4.2), and until it
     // commits we neither serve ReadIndex nor accept a conf change.
     const index = this.log.lastIndex() + 1;
-    this.log.append([{ term: this.term, index, type: EntryType.Normal, data: EMPTY_DATA }]);
     this.pendingConfIndex = index;
+    if (this.bugs.commitPreviousTermByCounting) {
+      this.needBroadcast = true;
+      return;
+    }
+    this.log.append([{ term: this.term, index, type: EntryType.Normal, data: EMPTY_DATA }]);
     this.selfAppended();
   }
 

@@ -165,9 +165,17 @@ export class Cluster {
     this.filter = () => true;
   }
 
+  /** The leader of the highest term (a cut-off old leader may still believe it leads). */
   leader(): string | undefined {
-    for (const [id, tn] of this.nodes) if (tn.node.status().role === 'leader') return id;
-    return undefined;
+    let best: string | undefined;
+    let bestTerm = -1;
+    for (const [id, tn] of this.nodes) {
+      if (tn.node.currentRole() === 'leader' && tn.node.currentTerm() > bestTerm) {
+        best = id;
+        bestTerm = tn.node.currentTerm();
+      }
+    }
+    return best;
   }
 
   /** Takes and returns every queued message without delivering it. */

@@ -160,8 +160,26 @@ export class Simulation {
       readsServed: 0,
       elections: 0,
     };
-    const calm = rng.chance(0.15);
-    this.faults = {
+    const profile = rng.float();
+    const calm = profile < 0.15;
+    // Leader churn: frequent leader crashes and isolations with a trickle of proposals, the
+    // conditions of the Raft paper's figure 8 (divergent uncommitted tails, quick re-elections).
+    const churn = profile >= 0.15 && profile < 0.4;
+    this.faults = churn ? {
+      lossRate: rng.pick([0, 0.05]),
+      dupRate: 0.02,
+      delayMaxMicro: rng.pick([1, 2, 3]),
+      spikeRate: 0.01,
+      crashRate: rng.pick([0.01, 0.03]),
+      partitionRate: rng.pick([0.01, 0.03]),
+      pauseRate: 0.002,
+      snapshotRate: rng.pick([0, 0.01]),
+      confChangeRate: 0,
+      transferRate: rng.pick([0, 0.005]),
+      proposeRate: rng.pick([0.01, 0.03, 0.1]),
+      readRate: rng.pick([0, 0.05]),
+      diskDelayRate: rng.pick([0, 0.5]),
+    } : {
       lossRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1, 0.2]),
       dupRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1]),
       delayMaxMicro: rng.pick([1, 2, 3, 6]),
@@ -526,8 +544,11 @@ export class Simulation {
     const f = this.faults;
     const all = [...this.nodes.values()];
     if (rng.chance(f.crashRate)) {
+      // Half the crashes hit the leader: that is where the interesting recoveries are.
+      const leader = rng.chance(0.5) ? this.leaderNode() : undefined;
       const up = all.filter((n) => n.raft !== null);
-      if (up.length > 0) this.crash(rng.pick(up));
+      if (leader) this.crash(leader);
+      else if (up.length > 0) this.crash(rng.pick(up));
     }
     if (rng.chance(f.crashRate * 3)) {
       const down = all.filter((n) => n.raft === null);
@@ -569,6 +590,16 @@ export class Simulation {
     if (ids.length < 2) return;
     const until = this.now + rng.int(10, 200);
     this.stats.partitions++;
+    const leader = this.leaderNode();
+    if (leader && rng.chance(0.3)) {
+      for (const other of ids) {
+        if (other === leader.id) continue;
+        this.blocked.set(`${leader.id}>${other}`, until);
+        this.blocked.set(`${other}>${leader.id}`, until);
+      }
+      this.log(`leader ${leader.id} isolated until ${until}`);
+      return;
+    }
     if (rng.chance(0.3)) {
       const from = rng.pick(ids);
       const to = rng.pick(ids.filter((i) => i !== from));
