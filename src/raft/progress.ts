@@ -69,6 +69,8 @@ export class Progress {
   snapshotOffset = 0;
   /** Bytes of the snapshot sent so far (>= snapshotOffset; a small window runs ahead). */
   snapshotSent = 0;
+  /** Offset the follower reported in its latest acknowledgement (may lag behind duplicates). */
+  snapshotReported = 0;
   /** Heartbeat responses since an acknowledgement last moved snapshotOffset. */
   snapshotStallBeats = 0;
   /** Heard from since the last check-quorum round. */
@@ -90,6 +92,7 @@ export class Progress {
     this.snapshot = null;
     this.snapshotOffset = 0;
     this.snapshotSent = 0;
+    this.snapshotReported = 0;
     this.snapshotStallBeats = 0;
     this.state = state;
     this.inflights.reset();

@@ -635,7 +635,7 @@ export class RaftNode {
             pr.snapshotOffset = m.rejectHint;
             pr.snapshotSent = m.rejectHint;
             this.sendSnapshotChunks(m.from, pr);
-          } else if (m.rejectHint > pr.snapshotOffset) {
+          } else if ((pr.snapshotReported = m.rejectHint) > pr.snapshotOffset) {
             // Progress: slide the window. Acks that do not move it (duplicates, or a gap after a
             // lost chunk) are ignored; the next heartbeat response resends from the last ack.
             pr.snapshotOffset = m.rejectHint;
@@ -696,6 +696,9 @@ export class RaftNode {
       // lost, so resend from the last ack.
       if (++pr.snapshotStallBeats >= SNAPSHOT_STALL_HEARTBEATS) {
         pr.snapshotStallBeats = 0;
+        // Go back to where the follower last said it was, which is below our ack offset when
+        // it restarted its assembly and a stale ack had moved the offset.
+        pr.snapshotOffset = Math.min(pr.snapshotOffset, pr.snapshotReported);
         pr.snapshotSent = pr.snapshotOffset;
         this.sendSnapshotChunks(m.from, pr);
       }
@@ -937,7 +940,7 @@ export class RaftNode {
   }
 
   private serveReadIndex(request: ReadRequest): void {
-    if (this.cfg.readOnly === 'lease') {
+    if (this.cfg.readOnly === 'lease' && this.promotable()) {
       this.answerRead(request, this.log.committed);
       return;
     }
@@ -1084,7 +1087,9 @@ export class RaftNode {
   /** A leader that has not heard from a quorum for an election timeout steps down. */
   private checkQuorum(): void {
     const active = (id: NodeId) => (id === this.id || this.progress.get(id)?.recentActive === true ? true : undefined);
-    if (jointVoteResult(this.conf.voters, this.conf.votersOutgoing, active) !== 'won') {
+    // A removed leader handing off (see handOffAfterRemoval) keeps leading until a successor
+    // appears: it is the only node that can tell the others that its removal committed.
+    if (jointVoteResult(this.conf.voters, this.conf.votersOutgoing, active) !== 'won' && this.promotable()) {
       this.cfg.logger?.info?.('stepping down: no quorum heard from in an election timeout', { id: this.id, term: this.term });
       this.becomeFollower(this.term, '');
       return;
