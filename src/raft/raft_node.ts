@@ -375,6 +375,9 @@ export class RaftNode {
    */
   compact(index: number, data: Uint8Array): Snapshot {
     assert(index <= this.log.applying, `compact(${index}) beyond the applied index ${this.log.applying}`);
+    // Only persisted state may be compacted (e.g. not a fresh node's bootstrap entries before its
+    // first Ready is written): the snapshot replaces entries in storage.
+    assert(index <= this.log.handed, `compact(${index}) beyond the entries handed out for persistence (${this.log.handed})`);
     if (this.snapshot && index <= this.snapshot.meta.index) return this.snapshot;
     const term = this.log.term(index);
     assert(term !== undefined, `compact(${index}): entry already compacted`);

@@ -629,6 +629,8 @@ export class Simulation {
     const raft = n.raft!;
     const status = raft.status();
     if (n.appliedIndex <= status.snapshotIndex) return;
+    const diskLast = n.disk.entries.length > 0 ? n.disk.entries[n.disk.entries.length - 1].index : n.disk.snapshot?.meta.index ?? 0;
+    if (diskLast < n.appliedIndex) return; // the driver snapshots only what it has persisted
     if (n.appliedIndex !== status.applied) throw new Violation(`${n.id}: driver applied ${n.appliedIndex} but core says ${status.applied}`);
     const snap = raft.compact(n.appliedIndex, encodeState(n.ids));
     if (!confEquals(snap.meta.conf, n.appliedConf)) {
