@@ -44,6 +44,8 @@ export const USAGE = `quorumlock: a Raft-replicated lock server that speaks the 
 
 Usage:
   quorumlock serve [options]      run a node (a single-node cluster when --peers is not given)
+  quorumlock cluster --nodes 3 [--port 7001] [--data-dir ./data/cluster]
+                                  a local development cluster: client ports 7001..7003
   quorumlock --help | --version
 
 Options for serve:

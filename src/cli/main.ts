@@ -3,10 +3,21 @@
 import { createLogger } from '../server/log';
 import { Server } from '../server/server';
 import { parseArgs, USAGE, UsageError } from './args';
+import { parseClusterArgs, runDevCluster } from './dev_cluster';
 
 const VERSION = '0.1.0';
 
 export function main(argv: string[]): void {
+  if (argv[0] === 'cluster') {
+    try {
+      runDevCluster(parseClusterArgs(argv.slice(1)));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      process.stderr.write(`quorumlock: ${error.message}\n`);
+      process.exit(2);
+    }
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs(argv);

@@ -22,6 +22,9 @@ import { decodeLogCommand, encodeLogCommand } from './log_codec';
 import type { Logger } from './log';
 import type { Member, NodeStatus, ReplicatedNode } from './server_api';
 import { randomInt } from 'node:crypto';
+import { ClusterLink } from './cluster_link';
+import { decodeConfChange } from '../raft/confchange';
+import type { Message } from '../raft/types';
 import * as path from 'node:path';
 
 interface WriteWaiter {
@@ -55,6 +58,8 @@ export interface RaftDriverOptions {
   readonly config: ServerConfig;
   readonly stateMachine: StateMachine;
   readonly logger: Logger;
+  /** Told when the known leader changes (Sentinel's +switch-master). Addresses are '' when unknown. */
+  readonly onLeaderChange?: (oldAddress: string, newAddress: string) => void;
 }
 
 export class RaftDriver implements ReplicatedNode {
@@ -63,6 +68,11 @@ export class RaftDriver implements ReplicatedNode {
   private readonly logger: Logger;
   private storage!: RaftStorage;
   private node!: RaftNode;
+  /** Peer traffic (Raft, hellos, forwarded writes); null for a single node without --peers. */
+  private link: ClusterLink | null = null;
+  /** nodeId -> Raft address of every member we know, from --peers and from applied conf changes. */
+  private readonly raftAddresses = new Map<string, string>();
+  private readonly onLeaderChange: (oldAddress: string, newAddress: string) => void;
 
   private readonly waiters = new Map<number, WriteWaiter>();
   private readonly conditionWaiters = new Set<() => void>();
@@ -93,6 +103,7 @@ export class RaftDriver implements ReplicatedNode {
     this.config = options.config;
     this.sm = options.stateMachine;
     this.logger = options.logger;
+    this.onLeaderChange = options.onLeaderChange ?? (() => undefined);
   }
 
   async start(): Promise<void> {
@@ -136,6 +147,28 @@ export class RaftDriver implements ReplicatedNode {
       term: loaded.hardState.term,
       commit: loaded.hardState.commit,
     });
+    if (config.peers.length > 0) {
+      for (const peer of config.peers) this.raftAddresses.set(peer.nodeId, peer.raftAddress);
+      this.link = new ClusterLink({
+        nodeId: config.nodeId,
+        clusterId: this.clusterId(),
+        listenHost: config.raftHost,
+        // Peers dial the address --peers gives for this node, so that is where we listen.
+        listenPort: Number(this.raftAddresses.get(config.nodeId)!.split(':').pop()),
+        peers: this.raftAddresses,
+        logger: this.logger.child({ component: 'transport' }),
+        helloIntervalMs: Math.max(200, config.tickMs * config.electionTicks),
+        forwardTimeoutMs: 10_000,
+        onRaftMessage: (message: Message) => {
+          if (this.stopped) return;
+          this.node.step(message);
+          this.scheduleProcess();
+        },
+        executeForwarded: (db, argv) => this.writeHere(db, argv),
+        clientAddress: () => this.clientAddresses.get(config.nodeId) ?? '',
+      });
+      await this.link.start();
+    }
     this.tickTimer = setInterval(() => {
       this.node.tick();
       this.scheduleProcess();
@@ -190,7 +223,27 @@ export class RaftDriver implements ReplicatedNode {
 
   write(db: number, argv: string[]): Promise<Reply> {
     if (this.draining) return Promise.resolve(Outcome.shuttingDown);
+    if (this.link !== null && this.softState.role !== 'leader') return this.writeViaLeader(db, argv);
+    return this.writeHere(db, argv);
+  }
+
+  /** Proposes on this node; never forwards (a forwarded write must not bounce between nodes). */
+  private writeHere(db: number, argv: string[]): Promise<Reply> {
+    if (this.draining) return Promise.resolve(Outcome.shuttingDown);
     return this.propose({ kind: 'cmd', db, argv, timeMs: this.nextTimestamp() });
+  }
+
+  /** A follower's write: forwarded once to the leader (proxy mode) or redirected (redirect mode). */
+  private async writeViaLeader(db: number, argv: string[]): Promise<Reply> {
+    if (this.softState.leaderId === '' && !(await this.leaderKnown())) return Outcome.noLeader('');
+    const leaderId = this.softState.leaderId;
+    if (leaderId === this.config.nodeId) return this.writeHere(db, argv);
+    if (this.config.followerMode === 'redirect') {
+      const address = this.link!.clientAddressOf(leaderId);
+      if (address === '') return Outcome.noLeader(leaderId);
+      return new ErrorReply(`MOVED 0 ${address}`);
+    }
+    return this.link!.forward(leaderId, db, argv);
   }
 
   private async propose(command: LogCommand): Promise<Reply> {
@@ -339,8 +392,9 @@ export class RaftDriver implements ReplicatedNode {
     }
   }
 
-  /** Replaced by the transport when the node has peers (cluster mode). */
-  protected sendMessages(_messages: Ready['messages']): void {}
+  private sendMessages(messages: Ready['messages']): void {
+    this.link?.sendRaft(messages);
+  }
 
   private applyEntry(entry: Entry): void {
     this.appliedIndex = entry.index;
@@ -357,6 +411,7 @@ export class RaftDriver implements ReplicatedNode {
       reply = this.sm.apply(command, entry.index);
       if (command.kind === 'expire') this.sweepInFlight = false;
     }
+    if (entry.type === EntryType.ConfChange && entry.data.length > 0) this.onConfChangeApplied(entry);
     const waiter = this.waiters.get(entry.index);
     if (waiter) {
       this.waiters.delete(entry.index);
@@ -364,10 +419,35 @@ export class RaftDriver implements ReplicatedNode {
     }
   }
 
+  /** Membership changed: keep the transport's peer list and the address book in step with the log. */
+  private onConfChangeApplied(entry: Entry): void {
+    let change;
+    try {
+      change = decodeConfChange(entry.data);
+    } catch (error) {
+      this.logger.error('undecodable membership change in the log', { index: entry.index, err: error as Error });
+      return;
+    }
+    if (change.type === 'removeNode') {
+      if (change.nodeId !== this.config.nodeId) this.raftAddresses.delete(change.nodeId);
+    } else if (change.address) {
+      this.raftAddresses.set(change.nodeId, change.address);
+    }
+    this.logger.info('membership change applied', { index: entry.index, change: change.type, node: change.nodeId, address: change.address });
+    this.link?.setPeers(this.raftAddresses);
+  }
+
+  private addressOf(nodeId: string): string {
+    if (nodeId === '') return '';
+    if (nodeId === this.config.nodeId) return this.clientAddresses.get(nodeId) ?? '';
+    return this.link?.clientAddressOf(nodeId) ?? '';
+  }
+
   private onSoftState(state: SoftState): void {
     const was = this.softState;
     this.softState = state;
     if (state.role === was.role && state.leaderId === was.leaderId) return;
+    if (state.leaderId !== was.leaderId && state.leaderId !== '') this.onLeaderChange(this.addressOf(was.leaderId), this.addressOf(state.leaderId));
     this.logger.info('raft role changed', { role: state.role, leader: state.leaderId, was: was.role });
     if (state.role === 'leader' && was.role !== 'leader') {
       // Time pauses for one election timeout across a leader change: every TTL is extended, none shortened.
@@ -455,7 +535,7 @@ export class RaftDriver implements ReplicatedNode {
       const isSelf = nodeId === this.config.nodeId;
       members.push({
         nodeId,
-        clientAddress: this.clientAddresses.get(nodeId) ?? '',
+        clientAddress: this.addressOf(nodeId),
         isLeader: nodeId === this.softState.leaderId,
         isLearner,
         isSelf,
@@ -467,9 +547,8 @@ export class RaftDriver implements ReplicatedNode {
     return members;
   }
 
-  /** Whether we heard from a peer recently; replaced in cluster mode. */
-  protected isReachable(_nodeId: string): boolean {
-    return false;
+  private isReachable(nodeId: string): boolean {
+    return this.link?.reachable(nodeId) ?? false;
   }
 
   keyspaceStats(): { keysPerDb: number[]; expiresPerDb: number[]; locks: number; scripts: number } {
@@ -496,6 +575,7 @@ export class RaftDriver implements ReplicatedNode {
     this.readBatches.clear();
     for (const read of this.nextReadBatch) read.resolve(Outcome.shuttingDown);
     this.nextReadBatch = [];
+    await this.link?.stop();
     await this.storage.close();
   }
 }

@@ -68,7 +68,12 @@ export class Server implements ServerApi, ClientHost {
         log: (level, message) => this.logger[level === 'warning' ? 'warn' : level === 'notice' ? 'info' : 'debug']('script log', { message }),
       },
     });
-    this.driver = new RaftDriver({ config, stateMachine: this.stateMachine, logger: logger.child({ component: 'raft' }) });
+    this.driver = new RaftDriver({
+      config,
+      stateMachine: this.stateMachine,
+      logger: logger.child({ component: 'raft' }),
+      onLeaderChange: (oldAddress, newAddress) => this.announceSwitchMaster(oldAddress, newAddress),
+    });
     this.node = this.driver;
   }
 
@@ -116,6 +121,24 @@ export class Server implements ServerApi, ClientHost {
       this.config.requirepass !== '',
     );
     this.clientsById.set(client.id, client);
+  }
+
+  /** Master names Sentinel clients asked about; +switch-master is published for each (bounded). */
+  readonly sentinelNames = new Set<string>();
+
+  noteSentinelName(name: string): void {
+    if (this.sentinelNames.size < 16) this.sentinelNames.add(name);
+  }
+
+  /** Sentinel's failover notice, on this node's pub/sub: `<name> <old-ip> <old-port> <new-ip> <new-port>`. */
+  private announceSwitchMaster(oldAddress: string, newAddress: string): void {
+    const split = (address: string): string => {
+      const colon = address.lastIndexOf(':');
+      return colon === -1 ? '0.0.0.0 0' : `${address.slice(0, colon)} ${address.slice(colon + 1)}`;
+    };
+    for (const name of new Set([this.config.sentinelName, ...this.sentinelNames])) {
+      this.pubsub.publish('+switch-master', `${name} ${split(oldAddress)} ${split(newAddress)}`);
+    }
   }
 
   dispatch(client: Client, argv: string[]): Reply | ReplySequence | Promise<Reply> {

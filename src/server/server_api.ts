@@ -70,6 +70,8 @@ export interface ServerApi {
   clients(): Iterable<Client>;
   /** Closes a client (CLIENT KILL). */
   killClient(client: Client): void;
+  /** Remembers a master name a Sentinel client asked for, to name it in +switch-master. */
+  noteSentinelName(name: string): void;
   /** Applies a CONFIG SET; returns an error text or null. */
   setConfig(name: string, value: string): string | null;
 }

@@ -133,6 +133,9 @@ function sentinel(ctx: CommandContext, argv: string[]): Reply {
   const { server } = ctx;
   const sub = argv[1].toLowerCase();
   const members = known(server.node.topology());
+  if (argv.length >= 3 && ['get-master-addr-by-name', 'master', 'replicas', 'slaves', 'sentinels'].includes(sub)) {
+    server.noteSentinelName(argv[2]);
+  }
   const need = (n: number) => (argv.length < n ? new ErrorReply(`ERR wrong number of arguments for 'sentinel|${sub}' command`) : null);
   switch (sub) {
     case 'get-master-addr-by-name': {

@@ -1,0 +1,177 @@
+// Node-to-node traffic that is not Raft itself, carried on the Raft transport's connections:
+//
+// - hello: every node tells its peers where it serves clients, so any node can answer CLUSTER
+//   SLOTS, SENTINEL and -MOVED with every member's client address, and knows who is reachable;
+// - forward: in proxy mode a follower sends a client's write to the leader exactly once and
+//   relays the reply. It is never re-sent: if the reply does not come back in time, the client
+//   is told the outcome is unknown, because the leader may have applied it.
+
+import { ErrorReply, type Reply } from '../resp/reply';
+import { TcpTransport } from '../raft/transport/tcp_transport';
+import type { Message, NodeId } from '../raft/types';
+import type { Logger } from './log';
+import { fromWire, toWire, type WireReply } from './reply_codec';
+
+interface Hello {
+  readonly type: 'ql.hello';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: 0;
+  readonly clientAddress: string;
+}
+
+interface Forward {
+  readonly type: 'ql.fwd';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: 0;
+  readonly id: number;
+  readonly db: number;
+  readonly argv: string[];
+}
+
+interface ForwardReply {
+  readonly type: 'ql.fwdReply';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: 0;
+  readonly id: number;
+  readonly reply: WireReply;
+}
+
+type LinkMessage = Message | Hello | Forward | ForwardReply;
+
+export interface ClusterLinkOptions {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly peers: ReadonlyMap<NodeId, string>;
+  readonly logger: Logger;
+  readonly helloIntervalMs: number;
+  /** How long a follower waits for the leader's reply to a forwarded write before saying "unknown". */
+  readonly forwardTimeoutMs: number;
+  readonly onRaftMessage: (message: Message) => void;
+  /** Runs a write forwarded by a follower, as if a local client had sent it. */
+  readonly executeForwarded: (db: number, argv: string[]) => Promise<Reply>;
+  readonly clientAddress: () => string;
+}
+
+export const forwardUncertain = new ErrorReply(
+  'UNCERTAIN the leader did not answer the forwarded write in time; it may or may not have been applied: read the key to find out before retrying',
+);
+
+export class ClusterLink {
+  private readonly transport: TcpTransport<LinkMessage>;
+  private readonly clientAddresses = new Map<NodeId, string>();
+  private readonly lastHeardMs = new Map<NodeId, number>();
+  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; timer: NodeJS.Timeout }>();
+  private peers: Map<NodeId, string>;
+  private nextForwardId = 1;
+  private helloTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: ClusterLinkOptions) {
+    this.peers = new Map(options.peers);
+    this.transport = new TcpTransport<LinkMessage>({
+      nodeId: options.nodeId,
+      clusterId: options.clusterId,
+      listenHost: options.listenHost,
+      listenPort: options.listenPort,
+      peers: this.peers,
+      onMessage: (message) => this.onMessage(message),
+      logger: options.logger,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start();
+    this.sayHello();
+    this.helloTimer = setInterval(() => this.sayHello(), this.options.helloIntervalMs);
+  }
+
+  get raftPort(): number {
+    return this.transport.listenPort;
+  }
+
+  sendRaft(messages: readonly Message[]): void {
+    this.transport.send(messages);
+  }
+
+  setPeers(peers: ReadonlyMap<NodeId, string>): void {
+    this.peers = new Map(peers);
+    this.transport.setPeers(this.peers);
+    this.sayHello();
+  }
+
+  clientAddressOf(nodeId: NodeId): string {
+    return this.clientAddresses.get(nodeId) ?? '';
+  }
+
+  /** Heard from within three hello intervals. */
+  reachable(nodeId: NodeId): boolean {
+    const last = this.lastHeardMs.get(nodeId);
+    return last !== undefined && Date.now() - last < 3 * this.options.helloIntervalMs;
+  }
+
+  /** Sends a client's write to the leader, once. */
+  forward(leaderId: NodeId, db: number, argv: string[]): Promise<Reply> {
+    const id = this.nextForwardId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve(forwardUncertain);
+      }, this.options.forwardTimeoutMs);
+      this.pending.set(id, { resolve, timer });
+      this.transport.send([{ type: 'ql.fwd', from: this.options.nodeId, to: leaderId, term: 0, id, db, argv }]);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.helloTimer) clearInterval(this.helloTimer);
+    for (const { resolve, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      resolve(forwardUncertain);
+    }
+    this.pending.clear();
+    await this.transport.stop();
+  }
+
+  private sayHello(): void {
+    const clientAddress = this.options.clientAddress();
+    if (clientAddress === '') return;
+    const hellos: Hello[] = [];
+    for (const peer of this.peers.keys()) {
+      if (peer !== this.options.nodeId) hellos.push({ type: 'ql.hello', from: this.options.nodeId, to: peer, term: 0, clientAddress });
+    }
+    this.transport.send(hellos);
+  }
+
+  private onMessage(message: LinkMessage): void {
+    this.lastHeardMs.set(message.from, Date.now());
+    switch (message.type) {
+      case 'ql.hello':
+        this.clientAddresses.set(message.from, message.clientAddress);
+        return;
+      case 'ql.fwd':
+        this.options.executeForwarded(message.db, message.argv).then(
+          (reply) => this.reply(message, reply),
+          (error: Error) => this.reply(message, new ErrorReply(`ERR ${error.message}`)),
+        );
+        return;
+      case 'ql.fwdReply': {
+        const waiter = this.pending.get(message.id);
+        if (!waiter) return; // already answered as uncertain
+        this.pending.delete(message.id);
+        clearTimeout(waiter.timer);
+        waiter.resolve(fromWire(message.reply));
+        return;
+      }
+      default:
+        this.options.onRaftMessage(message);
+    }
+  }
+
+  private reply(request: Forward, reply: Reply): void {
+    this.transport.send([{ type: 'ql.fwdReply', from: this.options.nodeId, to: request.from, term: 0, id: request.id, reply: toWire(reply) }]);
+  }
+}
