@@ -22,6 +22,10 @@ const setters: Record<string, (config: ServerConfig, value: string) => void> = {
   'raft-port': (c, v) => (c.raftPort = parsePort(v, 'raft-port')),
   peers: (c, v) => (c.peers = parsePeers(v)),
   requirepass: (c, v) => (c.requirepass = v),
+  'cluster-id': (c, v) => {
+    if (!/^[\x21-\x7e]{1,200}$/.test(v)) throw new UsageError(`--cluster-id must be 1-200 printable characters`);
+    c.clusterId = v;
+  },
   'follower-mode': (c, v) => {
     if (v !== 'proxy' && v !== 'redirect') throw new UsageError(`--follower-mode must be 'proxy' or 'redirect', got '${v}'`);
     c.followerMode = v;
@@ -57,6 +61,9 @@ Options for serve:
   --raft-host 127.0.0.1         address to listen on for Raft traffic
   --peers n1=host:port,...      the initial cluster: every member's id and Raft address
   --requirepass SECRET          require AUTH (or HELLO AUTH) before other commands
+  --join                        join an existing cluster (list its members in --peers), then
+                                on the leader: RAFT.ADDNODE <node-id> <raft-host:port>
+  --cluster-id ID               the cluster's id (INFO raft shows it); default: derived from --peers
   --follower-mode proxy         proxy: followers forward commands to the leader; redirect: -MOVED
   --config FILE                 read options from a file: 'name value' lines (redis.conf style) or JSON
   --databases 16                number of databases for SELECT
@@ -87,6 +94,10 @@ export function parseArgs(argv: string[]): ParsedCommand {
     const arg = rest[i];
     if (arg === '--help' || arg === '-h') return { command: 'help', config };
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'; options start with --`);
+    if (arg === '--join') {
+      config.join = true; // a flag: takes no value
+      continue;
+    }
     let name = arg.slice(2);
     let value: string | undefined;
     const eq = name.indexOf('=');
@@ -97,6 +108,7 @@ export function parseArgs(argv: string[]): ParsedCommand {
       value = rest[++i];
     }
     if (name === 'config') continue;
+
     const setter = setters[name];
     if (!setter) throw new UsageError(`unknown option --${name}; run 'quorumlock --help'`);
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
@@ -173,7 +185,12 @@ export function parsePeers(value: string): PeerAddress[] {
 }
 
 function validate(config: ServerConfig): void {
-  if (config.peers.length > 0 && !config.peers.some((p) => p.nodeId === config.nodeId)) {
+  if (config.join) {
+    if (config.peers.length === 0) throw new UsageError('--join needs --peers: the members of the cluster to join');
+    if (!config.peers.some((p) => p.nodeId === config.nodeId)) {
+      config.peers.push({ nodeId: config.nodeId, raftAddress: `${config.raftHost}:${config.raftPort}` });
+    }
+  } else if (config.peers.length > 0 && !config.peers.some((p) => p.nodeId === config.nodeId)) {
     throw new UsageError(`--peers must include this node (--node-id ${config.nodeId})`);
   }
 }

@@ -21,6 +21,10 @@ export interface ServerConfig {
   /** The static initial membership; empty means a single-node cluster of this node. */
   peers: PeerAddress[];
   requirepass: string;
+  /** Start as a new member of an existing cluster: no votes until RAFT.ADDNODE admits us. */
+  join: boolean;
+  /** The cluster's id; '' derives it from the founding --peers list (what every founder computes). */
+  clusterId: string;
   followerMode: FollowerMode;
   /** The master name SENTINEL MASTERS reports; any name is answered by get-master-addr-by-name. */
   sentinelName: string;
@@ -61,6 +65,8 @@ export function defaultConfig(): ServerConfig {
     raftPort: 16379,
     peers: [],
     requirepass: '',
+    join: false,
+    clusterId: '',
     followerMode: 'proxy',
     sentinelName: 'quorumlock',
     databases: 16,

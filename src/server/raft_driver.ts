@@ -11,7 +11,7 @@
 // leader was lost before commit and whose fate is still open after a grace period is reported as
 // unknown (UNCERTAIN), never as failed.
 
-import { ErrorReply, type Reply } from '../resp/reply';
+import { ErrorReply, SimpleString, type Reply } from '../resp/reply';
 import type { StateMachine } from '../locks/state_machine';
 import type { LogCommand } from '../locks/types';
 import { RaftNode } from '../raft/raft_node';
@@ -21,10 +21,10 @@ import { electionTimeoutMs, type ServerConfig } from './config';
 import { decodeLogCommand, encodeLogCommand } from './log_codec';
 import type { Logger } from './log';
 import type { Member, NodeStatus, ReplicatedNode } from './server_api';
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { ClusterLink } from './cluster_link';
 import { decodeConfChange } from '../raft/confchange';
-import type { Message } from '../raft/types';
+import type { ConfChange, Message } from '../raft/types';
 import * as path from 'node:path';
 
 interface WriteWaiter {
@@ -40,6 +40,9 @@ interface PendingRead {
   readonly argv: string[];
   readonly resolve: (reply: Reply) => void;
 }
+
+/** The db number a forwarded admin command carries, so the leader runs it as admin, not as data. */
+const ADMIN_DB = -1;
 
 export const Outcome = {
   noLeader: (leaderHint: string) =>
@@ -116,7 +119,8 @@ export class RaftDriver implements ReplicatedNode {
       this.appliedIndex = loaded.snapshot.meta.index;
       this.lastSnapshotIndex = loaded.snapshot.meta.index;
     }
-    const voters = config.peers.length > 0 ? config.peers.map((p) => p.nodeId) : [config.nodeId];
+    // A joining node starts with no voters: it learns the membership from the leader's log.
+    const voters = config.join ? [] : config.peers.length > 0 ? config.peers.map((p) => p.nodeId) : [config.nodeId];
     this.node = new RaftNode(
       {
         id: config.nodeId,
@@ -164,13 +168,15 @@ export class RaftDriver implements ReplicatedNode {
           this.node.step(message);
           this.scheduleProcess();
         },
-        executeForwarded: (db, argv) => this.writeHere(db, argv),
+        executeForwarded: (db, argv) => (db === ADMIN_DB ? Promise.resolve(this.adminHere(argv)) : this.writeHere(db, argv)),
         clientAddress: () => this.clientAddresses.get(config.nodeId) ?? '',
       });
       await this.link.start();
     }
+    let ticks = 0;
     this.tickTimer = setInterval(() => {
       this.node.tick();
+      if (++ticks % config.electionTicks === 0) this.promoteCaughtUpLearners();
       this.scheduleProcess();
     }, config.tickMs);
     this.sweepTimer = setInterval(() => this.sweepExpired(), config.expirySweepMs);
@@ -213,10 +219,12 @@ export class RaftDriver implements ReplicatedNode {
     return this.softState.leaderId !== '';
   }
 
-  /** Until membership change lands, a cluster is identified by its initial member list. */
-  private clusterId(): string {
-    const members = this.config.peers.length > 0 ? this.config.peers.map((p) => `${p.nodeId}=${p.raftAddress}`) : [this.config.nodeId];
-    return members.sort().join(',');
+  /** The cluster's id: given, or derived from the founding member list, which every founder shares. */
+  clusterId(): string {
+    if (this.config.clusterId !== '') return this.config.clusterId;
+    const founders = this.config.peers.filter((p) => !(this.config.join && p.nodeId === this.config.nodeId));
+    const members = founders.length > 0 ? founders.map((p) => `${p.nodeId}=${p.raftAddress}`) : [this.config.nodeId];
+    return createHash('sha1').update(members.sort().join(',')).digest('hex').slice(0, 16);
   }
 
   // ---- writes ----
@@ -225,6 +233,87 @@ export class RaftDriver implements ReplicatedNode {
     if (this.draining) return Promise.resolve(Outcome.shuttingDown);
     if (this.link !== null && this.softState.role !== 'leader') return this.writeViaLeader(db, argv);
     return this.writeHere(db, argv);
+  }
+
+  /**
+   * Membership and leadership admin (RAFT.ADDNODE / RAFT.REMOVENODE / RAFT.TRANSFER). On a
+   * follower the request goes to the leader once, like a forwarded write.
+   */
+  admin(argv: string[]): Promise<Reply> {
+    if (this.draining) return Promise.resolve(Outcome.shuttingDown);
+    if (this.link !== null && this.softState.role !== 'leader') return this.adminViaLeader(argv);
+    return Promise.resolve(this.adminHere(argv));
+  }
+
+  private async adminViaLeader(argv: string[]): Promise<Reply> {
+    if (this.softState.leaderId === '' && !(await this.leaderKnown())) return Outcome.noLeader('');
+    if (this.softState.leaderId === this.config.nodeId) return this.adminHere(argv);
+    return this.link!.forward(this.softState.leaderId, ADMIN_DB, argv);
+  }
+
+  private adminHere(argv: string[]): Reply {
+    if (this.softState.role !== 'leader') return Outcome.noLeader(this.softState.leaderId);
+    const command = argv[0].toLowerCase();
+    if (command === 'raft.transfer') {
+      const target = argv[1] ?? this.bestTransferTarget();
+      if (target === '') return new ErrorReply('ERR no other voter to transfer leadership to');
+      const result = this.node.transferLeadership(target);
+      this.scheduleProcess();
+      if (!result.ok) return new ErrorReply(`ERR cannot transfer leadership to '${target}': ${result.reason}`);
+      return new SimpleString(`OK transferring leadership to ${target}`);
+    }
+    let change: ConfChange;
+    if (command === 'raft.addnode') {
+      const address = argv[2];
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(argv[1])) return new ErrorReply('ERR node id must be 1-64 letters, digits, - or _');
+      if (!/^[^:\s]+:\d{1,5}$/.test(address)) return new ErrorReply(`ERR '${address}' is not a host:port Raft address`);
+      change = { type: 'addLearner', nodeId: argv[1], address };
+    } else if (command === 'raft.removenode') {
+      change = { type: 'removeNode', nodeId: argv[1] };
+    } else {
+      return new ErrorReply(`ERR unknown admin command '${argv[0]}'`);
+    }
+    const result = this.node.proposeConfChange(change);
+    this.scheduleProcess();
+    if (!result.ok) {
+      const why = result.reason === 'conf-change-pending' ? 'another membership change is still in progress; retry shortly' : (result.detail ?? result.reason);
+      return new ErrorReply(`ERR membership change refused: ${why}`);
+    }
+    return change.type === 'addLearner'
+      ? new SimpleString(`OK ${change.nodeId} joins as a learner at index ${result.index}; it becomes a voter once caught up`)
+      : new SimpleString(`OK ${change.nodeId} removed at index ${result.index}`);
+  }
+
+  /** The most caught-up other voter. */
+  private bestTransferTarget(): string {
+    const s = this.node.status();
+    let best = '';
+    let bestMatch = -1;
+    for (const id of s.conf.voters) {
+      if (id === this.config.nodeId) continue;
+      const match = s.progress[id]?.match ?? 0;
+      if (match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
+  /** Leader's chore: a learner whose log has caught up with the commit index is promoted to voter. */
+  private promoteCaughtUpLearners(): void {
+    if (this.softState.role !== 'leader') return;
+    const s = this.node.status();
+    for (const id of s.conf.learners) {
+      const progress = s.progress[id];
+      if (!progress || progress.match < s.commit) continue;
+      const result = this.node.proposeConfChange({ type: 'addVoter', nodeId: id, address: this.raftAddresses.get(id) });
+      if (result.ok) {
+        this.logger.info('learner caught up; promoting it to voter', { node: id, index: result.index });
+        this.scheduleProcess();
+      }
+      return; // one change at a time
+    }
   }
 
   /** Proposes on this node; never forwards (a forwarded write must not bounce between nodes). */
@@ -508,6 +597,7 @@ export class RaftDriver implements ReplicatedNode {
     const s = this.node.status();
     return {
       nodeId: this.config.nodeId,
+      clusterId: this.clusterId(),
       role: this.softState.role,
       term: s.term,
       leaderId: this.softState.leaderId,

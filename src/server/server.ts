@@ -8,6 +8,7 @@ import { StateMachine } from '../locks/state_machine';
 import { dataCommands } from '../locks/commands';
 import { createLuaEngine } from '../locks/scripting';
 import { clusterCommands } from './commands/cluster';
+import { raftAdminCommands } from './commands/raft_admin';
 import { Client, type ClientHost } from './client';
 import { CommandTable } from './command_table';
 import type { ServerConfig } from './config';
@@ -30,6 +31,7 @@ export function buildCommandTable(): CommandTable {
   table.addServer(pubsubCommands);
   table.addServer(serverInfoCommands);
   table.addServer(clusterCommands);
+  table.addServer(raftAdminCommands);
   table.addData(dataCommands.values());
   return table;
 }

@@ -12,6 +12,7 @@ import type { PubSubHub } from './pubsub';
 
 export interface NodeStatus {
   readonly nodeId: string;
+  readonly clusterId: string;
   readonly role: 'leader' | 'follower' | 'candidate' | 'precandidate';
   readonly term: number;
   readonly leaderId: string;
@@ -45,6 +46,8 @@ export interface ReplicatedNode {
   /** A read command: linearizable through ReadIndex, or from local state when `stale` is allowed. */
   read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply>;
   status(): NodeStatus;
+  /** RAFT.ADDNODE / RAFT.REMOVENODE / RAFT.TRANSFER, run on the leader. */
+  admin(argv: string[]): Promise<Reply>;
   /** Every member of the current configuration, for CLUSTER/SENTINEL and redirects. */
   topology(): readonly Member[];
   /** Counts for INFO keyspace/memory. */

@@ -11,6 +11,7 @@ const INT64_LIMIT = 9223372036854775808; // 2^63, exactly representable
 
 /** C printf "%.14g" (with inf/nan spelled as glibc prints them). */
 export function formatG14(n: number): string {
+  if (Number.isInteger(n) && n < 1e14 && n > -1e14 && !Object.is(n, -0)) return String(n); // the common case
   if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
   if (n === 0) return Object.is(n, -0) ? '-0' : '0';
   const exponential = n.toExponential(13); // d.ddddddddddddde±x, rounded to 14 significant digits

@@ -115,6 +115,7 @@ function infoSection(server: ServerApi, section: string): string | null {
     case 'raft':
       return lines('Raft', [
         ['raft_node_id', status.nodeId],
+        ['raft_cluster_id', status.clusterId],
         ['raft_role', status.role === 'precandidate' ? 'candidate' : status.role],
         ['raft_term', status.term],
         ['raft_leader_id', status.leaderId],
