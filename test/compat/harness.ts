@@ -46,11 +46,13 @@ export async function runContention(
   counterKey: string,
   contenders: readonly Contender[],
   iterations = ITERATIONS,
-  options: { db?: number } = {},
+  options: { db?: number; dataTargets?: readonly Target[] } = {},
 ): Promise<ContentionResult> {
   const data = await Promise.all(
-    contenders.map(async () => {
-      const client = new Redis({ host: target.host, port: target.port, db: options.db ?? 0, lazyConnect: true, maxRetriesPerRequest: 1 });
+    contenders.map(async (_, i) => {
+      // Contender i reads and writes through dataTargets[i % n] when given (e.g. different nodes of one cluster).
+      const where = options.dataTargets ? options.dataTargets[i % options.dataTargets.length] : target;
+      const client = new Redis({ host: where.host, port: where.port, db: options.db ?? 0, lazyConnect: true, maxRetriesPerRequest: 1 });
       client.on('error', () => undefined);
       t.teardown(() => client.disconnect());
       await client.connect();

@@ -123,3 +123,61 @@ export async function ioredisClient(t: Teardown, target: Target, options: { db?:
   await client.connect();
   return client;
 }
+
+/** A node of a quorumlock cluster started by `startCluster`; `kill` stops it hard (SIGKILL). */
+export interface ClusterNode extends Target {
+  readonly nodeId: string;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts an `n`-node quorumlock cluster (separate processes, Raft over TCP on free ports, followers
+ * proxying to the leader) and waits until every node answers and one of them is the leader.
+ */
+export async function startCluster(t: Teardown, n: number): Promise<ClusterNode[]> {
+  const { binPath, tempDir } = await import('../helpers/servers');
+  const specs = [];
+  for (let i = 1; i <= n; i++) specs.push({ nodeId: `n${i}`, port: await freePort(), raftPort: await freePort(), dataDir: tempDir('quorumlock-compat-') });
+  const peers = specs.map((s) => `${s.nodeId}=127.0.0.1:${s.raftPort}`).join(',');
+  const nodes: ClusterNode[] = [];
+  for (const spec of specs) {
+    const child = spawn(
+      process.execPath,
+      [binPath, 'serve', '--port', String(spec.port), '--data-dir', spec.dataDir, '--node-id', spec.nodeId, '--raft-port', String(spec.raftPort), '--peers', peers, '--tick-ms', '20'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let output = '';
+    child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const kill = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    };
+    t.teardown(kill);
+    nodes.push({ kind: 'quorumlock', host: '127.0.0.1', port: spec.port, native: true, nodeId: spec.nodeId, kill });
+    await waitFor(`cluster node ${spec.nodeId} on port ${spec.port} (output: ${output})`, () => answersPing(spec.port), 15_000, 50);
+  }
+  await waitFor('a cluster leader', async () => (await roles(nodes)).includes('leader'), 15_000, 50);
+  return nodes;
+}
+
+/** Each node's Raft role from INFO raft ('unreachable' for a node that does not answer). */
+export async function roles(nodes: readonly Target[]): Promise<string[]> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const info = String(await client.info('raft'));
+        return /raft_role:(\w+)/.exec(info)?.[1] ?? 'unknown';
+      } catch {
+        return 'unreachable';
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
+}
