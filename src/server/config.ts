@@ -39,7 +39,10 @@ export interface ServerConfig {
   clientOutputSoftBytes: number;
   /** Close a client whose pending output exceeds this. */
   clientOutputHardBytes: number;
-  /** Stop reading a socket with this many commands awaiting replies. */
+  /**
+   * Stop reading a socket with this many commands awaiting replies: with the soft limit, this
+   * bounds a client's output to about soft + pipelineMax replies, even when replies complete late.
+   */
   clientPipelineMax: number;
 
   // Raft timing.
@@ -76,7 +79,7 @@ export function defaultConfig(): ServerConfig {
     maxClients: 10000,
     clientOutputSoftBytes: 16 * 1024 * 1024,
     clientOutputHardBytes: 256 * 1024 * 1024,
-    clientPipelineMax: 100000,
+    clientPipelineMax: 1024,
     tickMs: 100,
     electionTicks: 10,
     heartbeatTicks: 1,
