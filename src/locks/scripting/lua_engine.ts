@@ -7,7 +7,7 @@
 //   |------------------------------------------|-------------------------------|----------------------------------|
 //   | redlock 4.2.0 lock script, 1 key         |  ~38,000 runs/s (raw C API)   |  ~22,000 runs/s (its JS API)     |
 //   | redis-semaphore acquire script           |  ~34,000 runs/s               |  ~18,000 runs/s                  |
-//   | this engine (full bridge + sandbox),     |  see bench/lua_engine.ts       |  -                               |
+//   | this engine, all on (bench/lua_engine.ts)|  redlock lock/unlock ~23-28k scripts/s, semaphore acquire ~37k/s, multi acquire ~7-10k/s | - |
 //   | 10M-iteration arithmetic loop (pure VM)  |  ~1,250 ms                    |  ~175 ms                         |
 //   | startup                                  |  ~7 ms, synchronous           |  ~35 ms, async only (wasm init)  |
 //   | instruction budget                       |  lua_sethook count, JS hook   |  lua_sethook via a wasm fn ptr   |
