@@ -128,7 +128,8 @@ export class Client implements Subscriber {
   /** Replies the pending replies, then closes (QUIT, protocol errors, CLIENT KILL). */
   closeAfterReplies(): void {
     this.closeAfterFlush = true;
-    this.flush();
+    // Not flushed here: QUIT's own +OK is queued after this call and must go out first.
+    this.scheduleFlush();
   }
 
   /** Out-of-band message (pub/sub). Goes out after the replies already completed. */
