@@ -247,6 +247,8 @@ export class Keyspace {
   /** Wall time minus logical time; grows by the election timeout at each leader change. */
   offsetMs = 0;
   appliedIndex = 0;
+  /** Cluster members' data-dir incarnations (see LogCommand 'member'); not a keyspace value. */
+  readonly memberIncarnations = new Map<string, string>();
 
   constructor(
     databases: number,

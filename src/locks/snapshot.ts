@@ -29,6 +29,8 @@ interface Header {
   offsetMs: number;
   keys: number;
   scripts: Array<[string, string, boolean]>;
+  /** Absent in snapshots written before the member registry existed. */
+  members?: Array<[string, string]>;
 }
 
 /** Appends a value as (type, payload) to a chunk. */
@@ -77,6 +79,7 @@ export function encodeSnapshot(state: Keyspace): Uint8Array {
     appliedIndex: state.appliedIndex,
     clockMs: state.clockMs,
     offsetMs: state.offsetMs,
+    members: [...state.memberIncarnations],
     keys,
     scripts: [...state.scripts.entries()].map(([sha, record]) => [sha, record.body, record.fromEval]),
   };
@@ -113,6 +116,7 @@ export function decodeSnapshot(data: Uint8Array, env: KeyspaceEnv): Keyspace {
       state.appliedIndex = header.appliedIndex;
       state.clockMs = header.clockMs;
       state.offsetMs = header.offsetMs;
+      for (const [nodeId, incarnation] of header.members ?? []) state.memberIncarnations.set(nodeId, incarnation);
       expectedKeys = header.keys;
       for (const [sha, body, fromEval] of header.scripts) state.scripts.restore(sha, body, fromEval);
       return;

@@ -84,6 +84,13 @@ export class StateMachine {
       this.advanceClock(command.timeMs);
       return null;
     }
+    if (command.kind === 'member') {
+      this.advanceClock(command.timeMs);
+      if (typeof command.nodeId !== 'string' || typeof command.incarnation !== 'string') return new ErrorReply('ERR malformed log entry');
+      if (command.incarnation === '') state.memberIncarnations.delete(command.nodeId);
+      else state.memberIncarnations.set(command.nodeId, command.incarnation);
+      return null;
+    }
     this.advanceClock(command.timeMs);
     if (!this.validDb(command.db)) return Errors.dbIndexOutOfRange;
     const ctx: ExecContext = { index, nowMs: state.clockMs, db: command.db, readOnly: false, fromScript: false };
@@ -121,6 +128,11 @@ export class StateMachine {
     if (!def!.flags.includes('readonly')) return new ErrorReply(`ERR '${def!.name}' is not a read-only command`);
     const ctx: ExecContext = { index: 0, nowMs: this.logicalNow(wallNowMs), db, readOnly: true, fromScript: false };
     return runHandler(def!, this.state, argv, ctx);
+  }
+
+  /** The data-dir incarnation the cluster recorded for a member, or undefined. */
+  memberIncarnation(nodeId: string): string | undefined {
+    return this.state.memberIncarnations.get(nodeId);
   }
 
   /** The state machine's logical time for a wall-clock reading. */

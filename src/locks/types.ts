@@ -17,7 +17,12 @@ export type LogCommand =
    * First entry a new leader proposes: time stays paused for `extendMs` so that every deadline is
    * extended by the election timeout across a leader change (never shortened), as etcd and Consul do.
    */
-  | { kind: 'leader'; leaderId: string; extendMs: number; timeMs: number };
+  | { kind: 'leader'; leaderId: string; extendMs: number; timeMs: number }
+  /**
+   * Which incarnation of a member's data dir the cluster knows (set on its first hello, cleared
+   * by RAFT.ADDNODE). A member that comes back with another incarnation lost its data: it is refused.
+   */
+  | { kind: 'member'; nodeId: string; incarnation: string; timeMs: number };
 
 /** Passed to every data-command handler. */
 export interface ExecContext {

@@ -18,6 +18,16 @@ interface Hello {
   readonly to: NodeId;
   readonly term: 0;
   readonly clientAddress: string;
+  /** Identifies this node's data dir (its creation time); a different one means the data was lost. */
+  readonly incarnation: string;
+}
+
+interface Refuse {
+  readonly type: 'ql.refuse';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: 0;
+  readonly reason: string;
 }
 
 interface Forward {
@@ -39,7 +49,7 @@ interface ForwardReply {
   readonly reply: WireReply;
 }
 
-type LinkMessage = Message | Hello | Forward | ForwardReply;
+type LinkMessage = Message | Hello | Forward | ForwardReply | Refuse;
 
 export interface ClusterLinkOptions {
   readonly nodeId: NodeId;
@@ -55,6 +65,11 @@ export interface ClusterLinkOptions {
   /** Runs a write forwarded by a follower, as if a local client had sent it. */
   readonly executeForwarded: (db: number, argv: string[]) => Promise<Reply>;
   readonly clientAddress: () => string;
+  readonly incarnation: string;
+  /** A peer said hello; the driver checks its incarnation against the one the cluster recorded. */
+  readonly onHello: (nodeId: NodeId, incarnation: string) => void;
+  /** A peer refused us (our data dir is not the one the cluster knows): fatal for this node. */
+  readonly onRefused: (by: NodeId, reason: string) => void;
 }
 
 export const forwardUncertain = new ErrorReply(
@@ -68,6 +83,8 @@ export class ClusterLink {
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; timer: NodeJS.Timeout }>();
   private peers: Map<NodeId, string>;
   private nextForwardId = 1;
+  /** Peers whose data dir is not the one the cluster knows: their Raft messages are dropped. */
+  private readonly refused = new Map<NodeId, string>();
   private helloTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ClusterLinkOptions) {
@@ -136,12 +153,26 @@ export class ClusterLink {
     await this.transport.stop();
   }
 
+  /** Stops listening to a peer's Raft messages and tells it why, every time it speaks. */
+  refuse(nodeId: NodeId, reason: string): void {
+    if (!this.refused.has(nodeId)) this.options.logger.error('refusing a peer whose data dir was replaced', { peer: nodeId, reason });
+    this.refused.set(nodeId, reason);
+    this.transport.send([{ type: 'ql.refuse', from: this.options.nodeId, to: nodeId, term: 0, reason }]);
+  }
+
+  /** RAFT.ADDNODE re-admits a node id: forget an earlier refusal. */
+  forgive(nodeId: NodeId): void {
+    this.refused.delete(nodeId);
+  }
+
   private sayHello(): void {
     const clientAddress = this.options.clientAddress();
     if (clientAddress === '') return;
     const hellos: Hello[] = [];
     for (const peer of this.peers.keys()) {
-      if (peer !== this.options.nodeId) hellos.push({ type: 'ql.hello', from: this.options.nodeId, to: peer, term: 0, clientAddress });
+      if (peer !== this.options.nodeId) {
+        hellos.push({ type: 'ql.hello', from: this.options.nodeId, to: peer, term: 0, clientAddress, incarnation: this.options.incarnation });
+      }
     }
     this.transport.send(hellos);
   }
@@ -151,6 +182,10 @@ export class ClusterLink {
     switch (message.type) {
       case 'ql.hello':
         this.clientAddresses.set(message.from, message.clientAddress);
+        this.options.onHello(message.from, message.incarnation);
+        return;
+      case 'ql.refuse':
+        this.options.onRefused(message.from, message.reason);
         return;
       case 'ql.fwd':
         this.options.executeForwarded(message.db, message.argv).then(
@@ -166,8 +201,14 @@ export class ClusterLink {
         waiter.resolve(fromWire(message.reply));
         return;
       }
-      default:
+      default: {
+        const refusal = this.refused.get(message.from);
+        if (refusal !== undefined) {
+          this.transport.send([{ type: 'ql.refuse', from: this.options.nodeId, to: message.from, term: 0, reason: refusal }]);
+          return;
+        }
         this.options.onRaftMessage(message);
+      }
     }
   }
 

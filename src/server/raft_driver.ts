@@ -63,6 +63,8 @@ export interface RaftDriverOptions {
   readonly logger: Logger;
   /** Told when the known leader changes (Sentinel's +switch-master). Addresses are '' when unknown. */
   readonly onLeaderChange?: (oldAddress: string, newAddress: string) => void;
+  /** The node must stop: it can no longer take part safely (e.g. its data dir was wiped). */
+  readonly onFatal?: (message: string) => void;
 }
 
 export class RaftDriver implements ReplicatedNode {
@@ -76,6 +78,11 @@ export class RaftDriver implements ReplicatedNode {
   /** nodeId -> Raft address of every member we know, from --peers and from applied conf changes. */
   private readonly raftAddresses = new Map<string, string>();
   private readonly onLeaderChange: (oldAddress: string, newAddress: string) => void;
+  private readonly onFatal: (message: string) => void;
+  /** This data dir's identity: when it was created. A wiped dir gets a new one. */
+  private incarnation = '';
+  /** Member incarnations this leader has proposed and not yet seen applied. */
+  private readonly incarnationsProposed = new Set<string>();
 
   private readonly waiters = new Map<number, WriteWaiter>();
   private readonly conditionWaiters = new Set<() => void>();
@@ -107,6 +114,7 @@ export class RaftDriver implements ReplicatedNode {
     this.sm = options.stateMachine;
     this.logger = options.logger;
     this.onLeaderChange = options.onLeaderChange ?? (() => undefined);
+    this.onFatal = options.onFatal ?? ((message) => this.logger.error(message));
   }
 
   async start(): Promise<void> {
@@ -114,6 +122,7 @@ export class RaftDriver implements ReplicatedNode {
     const storageDir = path.join(config.dataDir, 'raft');
     this.storage = await RaftStorage.open(storageDir, { nodeId: config.nodeId, clusterId: this.clusterId() });
     const loaded = this.storage.loaded();
+    this.incarnation = String(loaded.meta.createdAtMs);
     if (loaded.snapshot) {
       this.sm.restore(loaded.snapshot.data);
       this.appliedIndex = loaded.snapshot.meta.index;
@@ -170,6 +179,9 @@ export class RaftDriver implements ReplicatedNode {
         },
         executeForwarded: (db, argv) => (db === ADMIN_DB ? Promise.resolve(this.adminHere(argv)) : this.writeHere(db, argv)),
         clientAddress: () => this.clientAddresses.get(config.nodeId) ?? '',
+        incarnation: this.incarnation,
+        onHello: (nodeId, incarnation) => this.checkIncarnation(nodeId, incarnation),
+        onRefused: (by, reason) => this.onFatal(`node ${by} refused this node: ${reason}`),
       });
       await this.link.start();
     }
@@ -268,6 +280,9 @@ export class RaftDriver implements ReplicatedNode {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(argv[1])) return new ErrorReply('ERR node id must be 1-64 letters, digits, - or _');
       if (!/^[^:\s]+:\d{1,5}$/.test(address)) return new ErrorReply(`ERR '${address}' is not a host:port Raft address`);
       change = { type: 'addLearner', nodeId: argv[1], address };
+      // A new (or re-added) member's first hello records its incarnation afresh.
+      this.link?.forgive(argv[1]);
+      void this.propose({ kind: 'member', nodeId: argv[1], incarnation: '', timeMs: this.nextTimestamp() });
     } else if (command === 'raft.removenode') {
       change = { type: 'removeNode', nodeId: argv[1] };
     } else {
@@ -505,6 +520,32 @@ export class RaftDriver implements ReplicatedNode {
     if (waiter) {
       this.waiters.delete(entry.index);
       waiter.resolve(waiter.term === entry.term ? reply : Outcome.overwritten);
+    }
+  }
+
+  /**
+   * A member said hello with its data dir's incarnation. The first one the cluster hears for a
+   * member is recorded in the log; a different one later means the member lost its data (a wiped
+   * dir) and would vote with an empty log under its old identity, which can lose acknowledged
+   * writes. It is refused until it is removed and added again (RAFT.REMOVENODE, then RAFT.ADDNODE).
+   */
+  private checkIncarnation(nodeId: string, incarnation: string): void {
+    if (typeof incarnation !== 'string' || incarnation === '') return;
+    const recorded = this.sm.memberIncarnation(nodeId);
+    if (recorded !== undefined && recorded !== incarnation) {
+      this.link?.refuse(
+        nodeId,
+        `${nodeId}'s data dir is not the one this cluster knows (created ${new Date(Number(incarnation)).toISOString()}, ` +
+          `expected ${new Date(Number(recorded)).toISOString()}): its data was lost or replaced. Restore the data dir, or remove ` +
+          `the node (RAFT.REMOVENODE ${nodeId}) and add it again (start it with --join, then RAFT.ADDNODE ${nodeId} <raft-address>)`,
+      );
+      return;
+    }
+    if (recorded === undefined && this.softState.role === 'leader' && !this.incarnationsProposed.has(nodeId)) {
+      this.incarnationsProposed.add(nodeId);
+      void this.propose({ kind: 'member', nodeId, incarnation, timeMs: this.nextTimestamp() }).finally(() =>
+        this.incarnationsProposed.delete(nodeId),
+      );
     }
   }
 

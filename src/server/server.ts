@@ -75,6 +75,10 @@ export class Server implements ServerApi, ClientHost {
       stateMachine: this.stateMachine,
       logger: logger.child({ component: 'raft' }),
       onLeaderChange: (oldAddress, newAddress) => this.announceSwitchMaster(oldAddress, newAddress),
+      onFatal: (message) => {
+        this.logger.error(`stopping: ${message}`);
+        void this.stop().finally(() => process.exit(3));
+      },
     });
     this.node = this.driver;
   }
