@@ -75,11 +75,7 @@ async function suite(t: tap.Test, clientName: string, factory: Factory): Promise
     t.pass('acquired by another owner after the TTL, without any release');
   });
 
-  // Known server bug, kept visible as a todo so `npm test` stays green until it is fixed: quorumlock's
-  // QUIT closes the connection before its +OK is written (quit() calls closeAfterReplies() before
-  // the OK is queued), and ioredis then rejects quit() with "Connection is closed.".
-  const quitTodo = target.kind === 'redis' ? false : 'quorumlock closes on QUIT before sending +OK';
-  await t.test(`${clientName}: redlock.quit() closes its clients cleanly`, { todo: quitTodo }, async (t) => {
+  await t.test(`${clientName}: redlock.quit() closes its clients cleanly`, async (t) => {
     const a = await factory(t, target);
     const redlock = new Redlock([a.lockClient], settings);
     await (await redlock.acquire('rl4:quit', 1000)).unlock();
