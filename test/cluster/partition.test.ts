@@ -49,7 +49,7 @@ t.test('isolating the leader: the minority acknowledges nothing, the majority mo
   const before = await writeAll(old.port, 'pre:', 20);
   t.equal(await command(old.port, ['SET', 'shared', 'before']), 'OK', 'a key written before the partition');
 
-  cluster.isolate(old.id, 'drop');
+  await cluster.isolate(old.id, 'drop');
   const conn = await RawConnection.connect(old.port);
   t.teardown(() => conn.close());
   // Writes sent to the isolated leader, one after another, for a while: none may succeed.
@@ -74,7 +74,7 @@ t.test('isolating the leader: the minority acknowledges nothing, the majority mo
   const oldInfo = await cluster.info(old.id);
   t.not(oldInfo.raft_role, 'leader', `the isolated node no longer calls itself leader (role ${oldInfo.raft_role})`);
 
-  cluster.heal();
+  await cluster.heal();
   await waitFor(`${old.id} to follow ${fresh.id}`, async () => (await cluster.info(old.id)).raft_leader_id === fresh.id, 10_000);
   const final = await sameEverywhere(t, cluster);
   t.same([...before, ...majorityAcked].filter((k) => final.get(k) !== 'x'), [], 'every acknowledged write is on every node');
@@ -87,7 +87,7 @@ t.test('a one-way cut (the leader cannot send) also moves leadership, and heals'
   const old = await cluster.leader();
   const others = [...cluster.nodes.keys()].filter((id) => id !== old.id);
   const before = await writeAll(old.port, 'pre:', 10);
-  for (const id of others) cluster.cut(old.id, id, 'drop');
+  for (const id of others) await cluster.cut(old.id, id, 'drop');
 
   const fresh = await cluster.leader(others);
   t.not(fresh.id, old.id, `the nodes that stopped hearing ${old.id} elected ${fresh.id}`);
@@ -95,7 +95,7 @@ t.test('a one-way cut (the leader cannot send) also moves leadership, and heals'
   const result = await tryWrite(null, old.port, 'mute:0', 1500);
   t.not(result.outcome, 'OK', `a write through the node that cannot send is not acknowledged (${result.detail})`);
 
-  cluster.heal();
+  await cluster.heal();
   await waitFor(`${old.id} to follow ${fresh.id}`, async () => (await cluster.info(old.id)).raft_leader_id === fresh.id, 10_000);
   const final = await sameEverywhere(t, cluster);
   t.same([...before, ...acked].filter((k) => final.get(k) !== 'x'), [], 'every acknowledged write is on every node');

@@ -317,22 +317,23 @@ export class Cluster {
   }
 
   /** Cuts the one-way link from -> to. */
-  cut(from: string, to: string, mode: ProxyMode = 'drop'): void {
-    this.link(from, to).setMode(mode);
+  async cut(from: string, to: string, mode: ProxyMode = 'drop'): Promise<void> {
+    await this.link(from, to).setMode(mode);
   }
 
   /** Cuts every link between `id` and the other nodes, both ways. */
-  isolate(id: string, mode: ProxyMode = 'drop'): void {
+  async isolate(id: string, mode: ProxyMode = 'drop'): Promise<void> {
+    const cuts: Promise<void>[] = [];
     for (const other of this.nodes.keys()) {
       if (other === id || !this.proxies.has(`${id}->${other}`)) continue;
-      this.cut(id, other, mode);
-      this.cut(other, id, mode);
+      cuts.push(this.cut(id, other, mode), this.cut(other, id, mode));
     }
+    await Promise.all(cuts);
   }
 
   /** Lets every link pass again. */
-  heal(): void {
-    for (const proxy of this.proxies.values()) proxy.setMode('pass');
+  async heal(): Promise<void> {
+    await Promise.all([...this.proxies.values()].map((proxy) => proxy.setMode('pass')));
   }
 
   /**
