@@ -5,8 +5,8 @@
 // so files running in parallel never share keys.
 
 import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 import Redis from 'ioredis';
+import { freePort, ping as answersPing, waitFor } from '../helpers/net';
 
 export type TargetKind = 'quorumlock' | 'redis' | 'external';
 
@@ -67,53 +67,7 @@ async function startRedisServer(t: Teardown): Promise<number> {
 }
 
 /** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it returns a truthy value; throws once `timeoutMs` has passed. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    socket.setTimeout(1000);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => {
-      data += d.toString();
-      if (data.includes('\r\n')) {
-        socket.destroy();
-        resolve(data.startsWith('+PONG'));
-      }
-    });
-    socket.on('error', () => resolve(false));
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
+export { freePort, waitFor };
 
 /** An ioredis 6 connection to the target (RESP3, the library's default), closed at teardown. */
 export async function ioredisClient(t: Teardown, target: Target, options: { db?: number } = {}): Promise<Redis> {

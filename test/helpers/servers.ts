@@ -5,48 +5,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultConfig, type ServerConfig } from '../../src/server/config';
 import { silentLogger } from '../../src/server/log';
 import { Server } from '../../src/server/server';
+import { freePort, ping, tempDir, waitFor } from './net';
+
+export { freePort, ping, tempDir, waitFor };
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const binPath = path.join(repoRoot, 'bin', 'quorumlock');
-
-export function tempDir(prefix = 'quorumlock-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-/** A port that was free a moment ago (bind to 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(address.port));
-    });
-  });
-}
-
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -98,28 +66,6 @@ export async function startServerProcess(
   });
   await waitFor(`quorumlock on port ${port} to answer PING (output so far: ${output})`, () => ping(port), 15_000, 50);
   return { port, dataDir, child, output: () => output, exited };
-}
-
-/** Sends an inline PING on a fresh socket; true when +PONG comes back. */
-export function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    socket.setTimeout(1000);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => {
-      data += d.toString();
-      if (data.includes('\r\n')) {
-        socket.destroy();
-        resolve(data.startsWith('+PONG'));
-      }
-    });
-    socket.on('error', () => resolve(false));
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 /** Raw RESP exchange: writes bytes, collects everything the server sends until `until` matches or the socket closes. */

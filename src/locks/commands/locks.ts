@@ -10,7 +10,7 @@ import type { CommandDef } from '../command_spec';
 import { PX, resolveExpire } from '../expire_time';
 import { Keyspace } from '../keyspace';
 import { dataCommand, ONE_KEY, type DataHandler } from './define';
-import { lookupString } from './strings';
+import { deleteIfEquals, lookupString } from './strings';
 
 const lock: DataHandler = (state, argv, ctx) => {
   const [, key, owner, ttlText] = argv;
@@ -24,14 +24,7 @@ const lock: DataHandler = (state, argv, ctx) => {
   return entry.token;
 };
 
-const unlock: DataHandler = (state, argv, ctx) => {
-  const entry = lookupString(state, ctx, argv[1]);
-  if (entry === undefined) return 0;
-  if (!('token' in entry)) return entry;
-  if (entry.value !== argv[2]) return 0;
-  state.db(ctx).remove(argv[1]);
-  return 1;
-};
+const unlock: DataHandler = (state, argv, ctx) => deleteIfEquals(state, ctx, argv[1], argv[2]);
 
 const heartbeat: DataHandler = (state, argv, ctx) => {
   const when = resolveExpire(state, ctx, argv[3], PX, 'heartbeat', true);

@@ -218,14 +218,17 @@ const decrby: DataHandler = (state, argv, ctx) => {
   return incrBy(state, ctx, argv[1], intReply(-by));
 };
 
-const delifeq: DataHandler = (state, argv, ctx) => {
-  const entry = lookupString(state, ctx, argv[1]);
+/** Deletes a string key only while it holds `value`: DELIFEQ, and UNLOCK (a lock's value is its owner). */
+export function deleteIfEquals(state: Keyspace, ctx: ExecContext, key: string, value: string): Reply {
+  const entry = lookupString(state, ctx, key);
   if (entry === undefined) return 0;
   if (!('token' in entry)) return entry;
-  if (entry.value !== argv[2]) return 0;
-  state.db(ctx).remove(argv[1]);
+  if (entry.value !== value) return 0;
+  state.db(ctx).remove(key);
   return 1;
-};
+}
+
+const delifeq: DataHandler = (state, argv, ctx) => deleteIfEquals(state, ctx, argv[1], argv[2]);
 
 const delex: DataHandler = (state, argv, ctx) => {
   if (argv.length === 2) {
