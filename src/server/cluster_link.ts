@@ -38,6 +38,8 @@ interface Forward {
   readonly id: number;
   readonly db: number;
   readonly argv: string[];
+  /** The follower's clock when it sent this; a forward older than half its timeout is not executed. */
+  readonly sentAtMs: number;
 }
 
 interface ForwardReply {
@@ -75,6 +77,8 @@ export interface ClusterLinkOptions {
 export const forwardUncertain = new ErrorReply(
   'UNCERTAIN the leader did not answer the forwarded write in time; it may or may not have been applied: read the key to find out before retrying',
 );
+
+const lateForward = new ErrorReply('CLUSTERDOWN the forwarded write reached the leader too late and was not executed; retry it');
 
 export class ClusterLink {
   private readonly transport: TcpTransport<LinkMessage>;
@@ -139,7 +143,7 @@ export class ClusterLink {
         resolve(forwardUncertain);
       }, this.options.forwardTimeoutMs);
       this.pending.set(id, { resolve, timer });
-      this.transport.send([{ type: 'ql.fwd', from: this.options.nodeId, to: leaderId, term: 0, id, db, argv }]);
+      this.transport.send([{ type: 'ql.fwd', from: this.options.nodeId, to: leaderId, term: 0, id, db, argv, sentAtMs: Date.now() }]);
     });
   }
 
@@ -188,6 +192,14 @@ export class ClusterLink {
         this.options.onRefused(message.from, message.reason);
         return;
       case 'ql.fwd':
+        // A forward held up by a partition may arrive after the follower told its client the
+        // outcome is unknown (at forwardTimeoutMs); executing it then would surprise a client that
+        // already read the key and retried. Refuse it well before that point. Safe as long as the
+        // two clocks are within forwardTimeoutMs/2 of each other.
+        if (!(Date.now() - message.sentAtMs < this.options.forwardTimeoutMs / 2)) {
+          this.reply(message, lateForward);
+          return;
+        }
         this.options.executeForwarded(message.db, message.argv).then(
           (reply) => this.reply(message, reply),
           (error: Error) => this.reply(message, new ErrorReply(`ERR ${error.message}`)),
