@@ -3,7 +3,8 @@
 // a fenced register with the token, UNLOCK) and a write load (SETs to unique keys). The leader is
 // killed with -9 mid-load. Checks: a write sent after the kill is acknowledged within 3 s; no two
 // holders of the lock at once and tokens only grow across the failover; after the load stops,
-// every acknowledged key has its value on both survivors and, once restarted, on the old leader.
+// every acknowledged key has its value on both survivors and, once restarted, on the old leader;
+// the survivors publish Sentinel's +switch-master naming the new leader's client address.
 
 import t from 'tap';
 import Redis from 'ioredis';
@@ -38,12 +39,33 @@ t.test('kill -9 of the leader under a Sentinel-mode lock and write load', async 
   await waitFor('load flowing', () => writes.acks.length >= 300 && locks.cycles >= 20, 30_000);
 
   const leader = await cluster.leader();
+  const switches: string[] = [];
+  const subscribers = [...cluster.nodes.values()].filter((n) => n.id !== leader.id).map((n) => new Redis({ port: n.port, retryStrategy: () => null }));
+  t.teardown(() => subscribers.forEach((s) => s.disconnect()));
+  for (const s of subscribers) {
+    s.on('error', () => undefined);
+    s.on('message', (channel: string, message: string) => switches.push(message));
+    await s.subscribe('+switch-master');
+  }
   const killedAtMs = Date.now();
   await cluster.kill(leader.id);
   const first = await waitFor('a write sent after the kill to be acknowledged', () => writes.firstAckSentAfter(killedAtMs), 20_000);
   const failoverMs = first!.ackAtMs - killedAtMs;
   t.comment(`failover: first write sent after kill -9 acknowledged ${failoverMs} ms after the kill`);
   t.ok(failoverMs < 3000, `a new leader serves writes within 3 s of the kill (${failoverMs} ms)`);
+
+  const fresh = await cluster.leader(cluster.aliveIds());
+  await waitFor('+switch-master from both survivors', () => switches.filter((m) => m.endsWith(` 127.0.0.1 ${fresh.port}`)).length >= 2, 10_000);
+  t.comment(`+switch-master messages: ${JSON.stringify(switches)}`);
+  t.ok(
+    switches.some((m) => m.startsWith('mymaster ') && m.endsWith(` 127.0.0.1 ${fresh.port}`)),
+    `+switch-master names the master 'mymaster' and the new leader ${fresh.id} at 127.0.0.1:${fresh.port}`,
+  );
+  // Sentinel's message carries the old master's address too; here a follower passes through "no
+  // leader" between the two, and reports the old one as 0.0.0.0 0.
+  t.ok(switches.some((m) => m === `mymaster 127.0.0.1 ${leader.port} 127.0.0.1 ${fresh.port}`), `+switch-master names the old master 127.0.0.1:${leader.port}`, {
+    todo: 'known gap: the old address is 0.0.0.0 0 when the node saw no leader in between',
+  });
 
   const cyclesAtKill = locks.cycles;
   await waitFor('the load to go on after the failover', () => writes.acksSentAfter(killedAtMs) >= 300 && locks.cycles >= cyclesAtKill + 20, 30_000);

@@ -5,6 +5,7 @@
 // RAFT.REMOVENODE (one follower, then the leader itself), and leadership is handed over with
 // RAFT.TRANSFER. At the end the counter equals the number of increments that were acknowledged
 // (or, after an UNCERTAIN reply, read back), and every remaining node holds the same value.
+// Nodes snapshot every 200 entries, so the new nodes catch up from a snapshot plus the log.
 
 import t from 'tap';
 import Redis, { type Cluster as RedisCluster } from 'ioredis';
@@ -98,7 +99,7 @@ async function admin(port: number, argv: string[]): Promise<string> {
 }
 
 t.test('add two nodes, remove two founders (the leader too) and transfer leadership under a contention load', async (t) => {
-  const cluster = await Cluster.start(t);
+  const cluster = await Cluster.start(t, { nodeArgs: () => ['--snapshot-entries', '200'] });
   const clients = Array.from(
     { length: 4 },
     () =>
@@ -129,6 +130,7 @@ t.test('add two nodes, remove two founders (the leader too) and transfer leaders
   };
 
   let leader = await cluster.leader();
+  await waitFor('a snapshot on the leader', async () => Number((await cluster.info(leader.id)).raft_snapshot_index) > 0, 30_000);
   await cluster.join('n4', leader.id);
   await cluster.waitVoters(['n1', 'n2', 'n3', 'n4'], cluster.aliveIds());
   await progress('n4 joined');
@@ -177,6 +179,9 @@ t.test('add two nodes, remove two founders (the leader too) and transfer leaders
   const values = await Promise.all(voters.map(async (id) => (await cluster.localValues(id, VALUE)).get(VALUE) ?? null));
   t.equal(new Set(values).size, 1, `every remaining node (${voters.join(',')}) holds the same counter: ${values[0]}`);
   t.equal(Number(String(values[0]).split('|')[0]), load.completed, 'the counter equals the number of completed increments');
+  for (const id of ['n4', 'n5']) {
+    t.ok(Number((await cluster.info(id)).raft_snapshot_index) > 0, `${id} holds a snapshot (installed from the leader or taken itself)`);
+  }
   const info = await cluster.info(voters[0]);
   t.equal(info.raft_voters.split(',').sort().join(','), [...voters].sort().join(','), `the membership is ${voters.join(',')}`);
 });
