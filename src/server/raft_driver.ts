@@ -174,7 +174,18 @@ export class RaftDriver implements ReplicatedNode {
         forwardTimeoutMs: 10_000,
         onRaftMessage: (message: Message) => {
           if (this.stopped) return;
-          this.node.step(message);
+          try {
+            this.node.step(message);
+          } catch (error) {
+            // The core asserts what a correct log guarantees (etcd panics the same way): a leader
+            // telling us of a commit beyond our log means our log lost acknowledged entries.
+            this.onFatal(
+              `Raft refused a message from ${message.from}: ${(error as Error).message}. This node's data dir is behind what the ` +
+                `cluster knows it held: it was probably wiped or restored from an old copy. Restore it, or remove the node ` +
+                `(RAFT.REMOVENODE ${config.nodeId}) and add it again (start it with --join, then RAFT.ADDNODE ${config.nodeId} <raft-address>)`,
+            );
+            return;
+          }
           this.scheduleProcess();
         },
         executeForwarded: (db, argv) => (db === ADMIN_DB ? Promise.resolve(this.adminHere(argv)) : this.writeHere(db, argv)),
