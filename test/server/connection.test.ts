@@ -133,3 +133,36 @@ async function waitText(get: () => string, ok: (text: string) => boolean, timeou
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+t.test('server commands: SELECT keyspaces, COMMAND, CONFIG, TIME, ROLE, PUBSUB, TYPE, DBSIZE', async (t) => {
+  const server = await startServer(t);
+  const reply = await rawExchange(
+    server.port,
+    crlf('SET k zero', 'SELECT 1', 'GET k', 'SET k one', 'SELECT 0', 'GET k', 'SELECT 16', 'DBSIZE', 'TYPE k', 'TYPE nope'),
+    (s) => s.endsWith('+none\r\n'),
+  );
+  t.equal(
+    reply,
+    '+OK\r\n+OK\r\n$-1\r\n+OK\r\n+OK\r\n$4\r\nzero\r\n-ERR DB index is out of range\r\n:1\r\n+string\r\n+none\r\n',
+    'databases are separate keyspaces',
+  );
+  const count = await rawExchange(server.port, crlf('COMMAND COUNT'), (s) => s.includes('\r\n'));
+  t.ok(Number(count.slice(1)) >= 90, `COMMAND COUNT ${count.trim()}`);
+  const info = await rawExchange(server.port, crlf('COMMAND INFO get'), (s) => s.includes('readonly'));
+  t.match(info, /^\*1\r\n\*10\r\n\$3\r\nget\r\n:2\r\n/, 'COMMAND INFO get: name and arity');
+  const docs = await rawExchange(server.port, crlf('COMMAND DOCS lock'), (s) => s.includes('group'));
+  t.match(docs, /lock[\s\S]*summary[\s\S]*since[\s\S]*group/, 'COMMAND DOCS has summary, since, group');
+  const config = await rawExchange(server.port, crlf('CONFIG GET appendonly', 'CONFIG GET proto-max-bulk-len', 'CONFIG SET nosuch 1'), (s) => s.includes('-ERR'));
+  t.equal(
+    config,
+    '*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n*2\r\n$18\r\nproto-max-bulk-len\r\n$9\r\n536870912\r\n' +
+      "-ERR CONFIG SET failed (possibly related to argument 'nosuch') - Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n",
+  );
+  const time = await rawExchange(server.port, crlf('TIME'), (s) => s.split('\r\n').length >= 5);
+  const seconds = Number(time.split('\r\n')[2]);
+  t.ok(Math.abs(seconds - Date.now() / 1000) < 5, 'TIME is the server clock');
+  const role = await rawExchange(server.port, crlf('ROLE'), (s) => s.includes('master'));
+  t.match(role, /^\*3\r\n\$6\r\nmaster\r\n:\d+\r\n\*0\r\n/);
+  const numsub = await rawExchange(server.port, crlf('PUBSUB NUMSUB a b'), (s) => s.includes('b') && s.endsWith(':0\r\n'));
+  t.equal(numsub, '*4\r\n$1\r\na\r\n:0\r\n$1\r\nb\r\n:0\r\n');
+});
