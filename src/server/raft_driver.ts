@@ -103,11 +103,15 @@ export class RaftDriver implements ReplicatedNode {
 
   /** nodeId -> host:port where that member serves clients (learned from its hello messages). */
   protected readonly clientAddresses = new Map<string, string>();
+  /** The last leader this node knew of, for +switch-master's old address. */
+  private lastLeaderId = '';
   private softState: SoftState = { leaderId: '', role: 'follower' };
   private appliedIndex = 0;
   private lastTimestampMs = 0;
   private sweepInFlight = false;
   private lastSnapshotIndex = 0;
+  /** The snapshot write in progress, awaited by stop() before the storage closes. */
+  private snapshotSaving: Promise<void> = Promise.resolve();
 
   constructor(options: RaftDriverOptions) {
     this.config = options.config;
@@ -448,7 +452,8 @@ export class RaftDriver implements ReplicatedNode {
   }
 
   private async process(): Promise<void> {
-    if (this.processing) return;
+    // After stop() began closing, a Ready scheduled earlier must not reach the closed storage.
+    if (this.processing || this.stopped) return;
     this.processing = true;
     let release!: () => void;
     this.idle = new Promise((resolve) => (release = resolve));
@@ -588,7 +593,11 @@ export class RaftDriver implements ReplicatedNode {
     const was = this.softState;
     this.softState = state;
     if (state.role === was.role && state.leaderId === was.leaderId) return;
-    if (state.leaderId !== was.leaderId && state.leaderId !== '') this.onLeaderChange(this.addressOf(was.leaderId), this.addressOf(state.leaderId));
+    // Between two leaders there is usually a moment with none: name the last one we knew.
+    if (state.leaderId !== '' && state.leaderId !== this.lastLeaderId) {
+      this.onLeaderChange(this.addressOf(this.lastLeaderId), this.addressOf(state.leaderId));
+      this.lastLeaderId = state.leaderId;
+    }
     this.logger.info('raft role changed', { role: state.role, leader: state.leaderId, was: was.role });
     if (state.role === 'leader' && was.role !== 'leader') {
       // Time pauses for one election timeout across a leader change: every TTL is extended, none shortened.
@@ -637,7 +646,7 @@ export class RaftDriver implements ReplicatedNode {
     const snapshot = this.node.compact(index, data);
     this.lastSnapshotIndex = index;
     // Persisted through the same serialized write queue as the log, so it lands after the entries it covers.
-    this.storage.save({ snapshot }).then(
+    this.snapshotSaving = this.storage.save({ snapshot }).then(
       () => this.logger.info('snapshot taken', { index, bytes: data.length, ms: Date.now() - started }),
       (error: Error) => this.logger.error('snapshot could not be saved; the log keeps growing until the next try', { index, err: error }),
     );
@@ -711,6 +720,7 @@ export class RaftDriver implements ReplicatedNode {
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     while (this.processing) await this.idle;
+    await this.snapshotSaving;
     for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);
     this.waiters.clear();
     for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.shuttingDown);
