@@ -17,7 +17,6 @@ import t, { type Test } from 'tap';
 import { Cluster, command, RawConnection, RespError } from '../helpers/cluster';
 import { waitFor } from '../helpers/servers';
 
-
 for (const mode of ['refuse', 'stall'] as const) {
   t.test(`a forwarded write answered UNCERTAIN and read back as absent never happens later (link ${mode})`, (t) => checkLateForward(t, mode));
 }
@@ -33,6 +32,8 @@ async function checkLateForward(t: Test, mode: 'refuse' | 'stall'): Promise<void
   t.teardown(() => conn.close());
   const reply = await conn.call(['SET', 'late', 'written'], 30_000);
   t.ok(reply instanceof RespError && /^(UNCERTAIN|CLUSTERDOWN)/.test(reply.message), `the forwarded write failed: ${String((reply as Error).message ?? reply)}`);
+  const info = await cluster.info(leader.id);
+  t.equal(`${info.raft_role} ${info.raft_leader_id}`, `leader ${leader.id}`, `${leader.id} kept leading with the third node (the scenario holds)`);
   t.equal(await command(leader.port, ['GET', 'late']), null, 'a linearizable read on the leader: the write is not there');
 
   await cluster.heal();

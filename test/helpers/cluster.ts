@@ -176,7 +176,8 @@ export class Cluster {
       cluster.define(id, ports.get(id)!.port, ports.get(id)!.raftPort, peers, []);
     }
     await Promise.all(ids.map((id) => cluster.launch(id)));
-    await cluster.leader();
+    // Settled: every founder follows the same leader, so a test's first cut hits a stable leader.
+    await cluster.leader(ids, 15_000, true);
     return cluster;
   }
 
@@ -233,18 +234,20 @@ export class Cluster {
 
   /**
    * Waits until a leader is agreed on: a node among `among` (default: every live node) that says
-   * it leads, and a majority of `among` name it as leader in the same term.
+   * it leads, and a majority of `among` (or all of them, with `all`) name it as leader in the
+   * same term.
    */
-  async leader(among: string[] = this.aliveIds(), timeoutMs = 10_000): Promise<ClusterNode> {
+  async leader(among: string[] = this.aliveIds(), timeoutMs = 10_000, all = false): Promise<ClusterNode> {
+    const needed = all ? among.length : Math.floor(among.length / 2) + 1;
     const id = await waitFor(
-      `a leader agreed by a majority of ${among.join(',')}`,
+      `a leader agreed by ${all ? 'all' : 'a majority'} of ${among.join(',')}`,
       async () => {
         const infos = await Promise.all(among.map((id) => raftInfo(this.node(id).port, 500).catch(() => null)));
         for (let i = 0; i < among.length; i++) {
           const info = infos[i];
           if (info?.raft_role !== 'leader') continue;
           const agree = infos.filter((other) => other?.raft_leader_id === among[i] && other.raft_term === info.raft_term).length;
-          if (agree >= Math.floor(among.length / 2) + 1) return among[i];
+          if (agree >= needed) return among[i];
         }
         return '';
       },
