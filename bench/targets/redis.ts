@@ -1,0 +1,42 @@
+// redis-server from Debian's package, on a free loopback port, in its own temp dir: either with no
+// persistence at all, or with an append-only file fsynced on every write (the fair single-node
+// comparison for a lock server whose writes are durable when acknowledged).
+
+import { execFileSync } from 'node:child_process';
+import { freePort, tempDir, waitFor, ping } from '../../test/helpers/net';
+import { removeDir, spawnTracked, trackDir } from './processes';
+import type { Target } from './target';
+
+export function ensureRedis(): void {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync('redis-benchmark', ['--version'], { stdio: 'ignore' });
+  } catch {
+    console.log('redis-server/redis-benchmark missing: apt-get install -y redis-server redis-tools');
+    execFileSync('sh', ['-c', 'apt-get update -q && apt-get install -y -q redis-server redis-tools'], { stdio: 'inherit' });
+  }
+}
+
+export async function startRedis(options: { appendfsyncAlways: boolean }): Promise<Target> {
+  ensureRedis();
+  const port = await freePort();
+  const dir = trackDir(tempDir('quorumlock-bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'no'];
+  if (options.appendfsyncAlways) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  else args.push('--appendonly', 'no');
+  const proc = spawnTracked('redis-server', args);
+  await waitFor(`redis-server on ${port}`, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`redis-server exited: ${proc.log()}`);
+    return ping(port);
+  }, 10_000, 50);
+  return {
+    name: options.appendfsyncAlways ? 'redis-aof-always' : 'redis',
+    kind: 'redis',
+    host: '127.0.0.1',
+    port,
+    async stop() {
+      await proc.stop();
+      removeDir(dir);
+    },
+  };
+}
