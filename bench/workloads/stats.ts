@@ -1,0 +1,13 @@
+// Latency percentiles from per-cycle samples (nearest-rank on the sorted samples).
+
+export interface LatencySummary {
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+export function percentiles(samplesMs: Float64Array | number[]): LatencySummary {
+  const sorted = Float64Array.from(samplesMs).sort();
+  const at = (q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+  return { p50Ms: at(0.5), p99Ms: at(0.99), p999Ms: at(0.999) };
+}
