@@ -15,8 +15,8 @@ import * as os from 'node:os';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import Redis from 'ioredis';
-import { Cluster, command, raftInfo } from '../test/helpers/cluster';
-import { binPath, freePort, tempDir, waitFor } from '../test/helpers/servers';
+import { Cluster, clusterPort, command, raftInfo } from '../test/helpers/cluster';
+import { binPath, tempDir, waitFor } from '../test/helpers/servers';
 
 const teardowns: Array<() => unknown> = [];
 const harness = { teardown: (fn: () => unknown) => teardowns.push(fn), passing: () => true, comment: (...a: unknown[]) => console.log(...a) };
@@ -110,9 +110,9 @@ async function lockCycles(port: number, clients: number, seconds: number): Promi
 }
 
 async function singleNode(): Promise<number> {
-  const port = await freePort();
+  const port = await clusterPort();
   const dataDir = tempDir();
-  const child = spawn(process.execPath, [binPath, 'serve', '--port', String(port), '--raft-port', String(await freePort()), '--data-dir', dataDir, '--tick-ms', '20'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [binPath, 'serve', '--port', String(port), '--raft-port', String(await clusterPort()), '--data-dir', dataDir, '--tick-ms', '20'], { stdio: 'ignore' });
   teardowns.push(() => {
     child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -109,3 +109,36 @@ async function tryGet(port: number, key: string): Promise<string> {
     return `no reply (${(error as Error).message})`;
   }
 }
+
+t.test('an isolated follower refuses writes and reads (no leader); the others go on; it catches up on heal', async (t) => {
+  const cluster = await Cluster.start(t, { proxies: true });
+  const leader = await cluster.leader();
+  const [lonely, other] = [...cluster.nodes.keys()].filter((id) => id !== leader.id);
+  await cluster.isolate(lonely, 'drop');
+  await waitFor(`${lonely} to lose its leader`, async () => (await cluster.info(lonely)).raft_leader_id === '', 10_000);
+  const write = await tryWrite(null, cluster.node(lonely).port, 'lonely:0', 5000);
+  t.not(write.outcome, 'OK', `a write through the isolated follower is refused (${write.detail})`);
+  const read = await tryGet(cluster.node(lonely).port, 'pre');
+  t.match(read, /^error CLUSTERDOWN|^no reply/, `a linearizable read there is refused (${read})`);
+  t.equal((await cluster.leader([leader.id, other])).id, leader.id, 'the leader keeps leading with the other follower');
+  const acked = await writeAll(leader.port, 'maj:', 20);
+  await cluster.heal();
+  const final = await sameEverywhere(t, cluster);
+  t.same(acked.filter((k) => final.get(k) !== 'x'), [], 'the follower caught up with every write made without it');
+  t.notOk(final.has('lonely:0'), 'the refused write did not happen');
+});
+
+t.test('slow links (every Raft byte delayed 30 ms each way) keep one leader and commit writes', async (t) => {
+  const cluster = await Cluster.start(t, { proxies: true });
+  const leader = await cluster.leader();
+  const termBefore = (await cluster.info(leader.id)).raft_term;
+  await Promise.all([...cluster.proxies.values()].map((p) => p.setMode('pass', 30)));
+  const acked = await writeAll(leader.port, 'slow:', 30);
+  const follower = [...cluster.nodes.keys()].find((id) => id !== leader.id)!;
+  t.equal(await command(cluster.node(follower).port, ['GET', 'slow:29']), 'x', 'a follower serves the last write (read index over slow links)');
+  const info = await cluster.info(leader.id);
+  t.equal(`${info.raft_role} ${info.raft_term}`, `leader ${termBefore}`, 'no election happened: same leader, same term');
+  await cluster.heal();
+  const final = await sameEverywhere(t, cluster);
+  t.same(acked.filter((k) => final.get(k) !== 'x'), [], 'every acknowledged write is on every node');
+});

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import RedisParser from 'redis-parser';
-import { binPath, freePort, tempDir, waitFor } from './servers';
+import { binPath, tempDir, waitFor } from './servers';
 import { TcpProxy, type ProxyMode } from './tcp_proxy';
 
 interface TestLike {
@@ -115,6 +115,32 @@ export async function raftInfo(port: number, timeoutMs = 1000): Promise<Record<s
   return fields;
 }
 
+// ---- ports ----
+
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago, from below Linux's ephemeral range (32768+): the many
+ * outbound connections of a cluster (nodes, proxies, clients) take their local ports from that
+ * range and could take a node's port between this check and the node's listen (EADDRINUSE).
+ */
+export async function clusterPort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found in 20000-31999');
+}
+
 // ---- the cluster ----
 
 export interface ClusterNode {
@@ -126,6 +152,8 @@ export interface ClusterNode {
   readonly args: string[];
   child: ChildProcess | null;
   exited: Promise<number | string>;
+  /** Set when the helper itself stops the process; any other exit is noted in the log. */
+  stopping: boolean;
   /** Everything the node printed, across restarts (the last 256 KiB). */
   log: string;
 }
@@ -161,11 +189,11 @@ export class Cluster {
     t.teardown(() => cluster.teardown());
     const ids = Array.from({ length: cluster.options.nodes }, (_, i) => `n${i + 1}`);
     const ports = new Map<string, { port: number; raftPort: number }>();
-    for (const id of ids) ports.set(id, { port: await freePort(), raftPort: await freePort() });
+    for (const id of ids) ports.set(id, { port: await clusterPort(), raftPort: await clusterPort() });
     if (cluster.options.proxies) {
       for (const from of ids) {
         for (const to of ids) {
-          if (from !== to) cluster.proxies.set(`${from}->${to}`, await TcpProxy.start(ports.get(to)!.raftPort, `${from}->${to}`));
+          if (from !== to) cluster.proxies.set(`${from}->${to}`, await TcpProxy.start(ports.get(to)!.raftPort, `${from}->${to}`, await clusterPort()));
         }
       }
     }
@@ -188,7 +216,7 @@ export class Cluster {
       '--data-dir', dataDir, '--tick-ms', String(this.options.tickMs), '--election-ticks', String(this.options.electionTicks),
       '--cluster-id', this.clusterId, ...extra, ...(this.options.nodeArgs?.(id) ?? []),
     ];
-    const node: ClusterNode = { id, port, raftPort, dataDir, args, child: null, exited: Promise.resolve('not started'), log: '' };
+    const node: ClusterNode = { id, port, raftPort, dataDir, args, child: null, exited: Promise.resolve('not started'), stopping: false, log: '' };
     this.nodes.set(id, node);
     return node;
   }
@@ -199,13 +227,19 @@ export class Cluster {
     if (this.tornDown) throw new Error('cluster is torn down');
     const child = spawn(process.execPath, [binPath, ...node.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     node.child = child;
+    node.stopping = false;
     const append = (d: Buffer): void => {
       node.log += d.toString();
       if (node.log.length > LOG_BYTES_MAX) node.log = node.log.slice(-LOG_BYTES_MAX / 2);
     };
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
-    node.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    node.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (!node.stopping) node.log += `[cluster helper] ${id} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}\n`;
+        resolve(code ?? signal ?? -1);
+      }),
+    );
     await waitFor(
       `${id} to answer PING on ${node.port}`,
       async () => {
@@ -265,6 +299,7 @@ export class Cluster {
   async signal(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | string> {
     const node = this.node(id);
     if (!this.isAlive(id)) return node.exited;
+    node.stopping = true;
     node.child!.kill(signal);
     return node.exited;
   }
@@ -286,8 +321,8 @@ export class Cluster {
    * happens later (wait for it with `waitVoters`).
    */
   async join(id: string, via: string): Promise<ClusterNode> {
-    const port = await freePort();
-    const raftPort = await freePort();
+    const port = await clusterPort();
+    const raftPort = await clusterPort();
     const members = [...this.nodes.values()].filter((n) => this.isAlive(n.id));
     const peers = [...members.map((n) => `${n.id}=127.0.0.1:${n.raftPort}`), `${id}=127.0.0.1:${raftPort}`].join(',');
     this.define(id, port, raftPort, peers, ['--join']);
@@ -403,6 +438,7 @@ export class Cluster {
     await Promise.all(
       [...this.nodes.values()].map(async (node) => {
         if (node.child && node.child.exitCode === null && node.child.signalCode === null) {
+          node.stopping = true;
           node.child.kill('SIGKILL');
           await node.exited;
         }
