@@ -26,6 +26,8 @@ export interface Ack {
 export class WriteLoad {
   readonly acks: Ack[] = [];
   readonly errors = new Map<string, number>();
+  /** Writes answered with an error (or that failed), with when they were sent and answered. */
+  readonly failures: Array<{ readonly key: string; readonly sentAtMs: number; readonly failedAtMs: number; readonly message: string }> = [];
   private stopping = false;
   private running: Promise<void>[] = [];
 
@@ -46,6 +48,7 @@ export class WriteLoad {
         else noteError(this.errors, `unexpected reply ${String(reply)}`);
       } catch (error) {
         noteError(this.errors, (error as Error).message);
+        this.failures.push({ key, sentAtMs, failedAtMs: Date.now(), message: (error as Error).message });
         await sleep(10);
       }
     }
