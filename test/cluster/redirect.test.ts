@@ -3,6 +3,7 @@
 // (the leader's client address, not its Raft address) and does not execute it, and
 // `redis-cli -c` pointed at the follower follows the redirect: its SET and LOCK land on the
 // leader and are visible everywhere. Reads on a follower are served there (ReadIndex), no MOVED.
+// After a kill -9 of the leader, the same redis-cli -c command on a survivor lands on the new one.
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -35,4 +36,12 @@ t.test('a redirect-mode follower answers writes with MOVED 0 <leader>, and redis
   t.match(token, /^\d+$/, `LOCK through the redirect returns a fencing token (${token})`);
   t.equal(await redisCli(follower.port, ['LOCK', 'cli-lock', 'owner-2', '10000']), '', 'a second owner gets nil');
   t.equal(await redisCli(follower.port, ['UNLOCK', 'cli-lock', 'owner-1']), '1', 'the holder releases it');
+
+  await cluster.kill(leader.id);
+  const fresh = await cluster.leader(cluster.aliveIds());
+  const survivor = fresh.id === follower.id ? [...cluster.nodes.values()].find((n) => n.id !== leader.id && n.id !== fresh.id)! : follower;
+  const moved2 = await command(survivor.port, ['SET', 'after-failover', 'x']);
+  t.equal((moved2 as Error).message, `MOVED 0 127.0.0.1:${fresh.port}`, `after the failover ${survivor.id} redirects to the new leader ${fresh.id}`);
+  t.equal(await redisCli(survivor.port, ['SET', 'after-failover', 'yes']), 'OK', 'redis-cli -c follows it');
+  t.equal(await command(fresh.port, ['GET', 'after-failover']), 'yes', 'the new leader has the value');
 });
