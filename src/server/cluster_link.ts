@@ -84,7 +84,7 @@ export class ClusterLink {
   private readonly transport: TcpTransport<LinkMessage>;
   private readonly clientAddresses = new Map<NodeId, string>();
   private readonly lastHeardMs = new Map<NodeId, number>();
-  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { to: NodeId; resolve: (reply: Reply) => void; timer: NodeJS.Timeout }>();
   private peers: Map<NodeId, string>;
   private nextForwardId = 1;
   /** Peers whose data dir is not the one the cluster knows: their Raft messages are dropped. */
@@ -142,9 +142,23 @@ export class ClusterLink {
         this.pending.delete(id);
         resolve(forwardUncertain);
       }, this.options.forwardTimeoutMs);
-      this.pending.set(id, { resolve, timer });
+      this.pending.set(id, { to: leaderId, resolve, timer });
       this.transport.send([{ type: 'ql.fwd', from: this.options.nodeId, to: leaderId, term: 0, id, db, argv, sentAtMs: Date.now() }]);
     });
+  }
+
+  /**
+   * Another node leads now: writes forwarded to `oldLeaderId` will get no answer worth waiting for.
+   * Their outcome is unknown (the old leader may have committed them before it went), so say so now
+   * instead of at the forward timeout. The old leader refuses them if they reach it late anyway.
+   */
+  abandonForwardsTo(oldLeaderId: NodeId): void {
+    for (const [id, waiter] of this.pending) {
+      if (waiter.to !== oldLeaderId) continue;
+      this.pending.delete(id);
+      clearTimeout(waiter.timer);
+      waiter.resolve(forwardUncertain);
+    }
   }
 
   async stop(): Promise<void> {

@@ -595,6 +595,7 @@ export class RaftDriver implements ReplicatedNode {
     if (state.role === was.role && state.leaderId === was.leaderId) return;
     // Between two leaders there is usually a moment with none: name the last one we knew.
     if (state.leaderId !== '' && state.leaderId !== this.lastLeaderId) {
+      if (this.lastLeaderId !== '') this.link?.abandonForwardsTo(this.lastLeaderId);
       this.onLeaderChange(this.addressOf(this.lastLeaderId), this.addressOf(state.leaderId));
       this.lastLeaderId = state.leaderId;
     }
