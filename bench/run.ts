@@ -13,6 +13,7 @@ import { startQuorumlock } from './targets/quorumlock';
 import { startRedis } from './targets/redis';
 import type { Target } from './targets/target';
 import { runLockCycle, type LockCycleResult } from './workloads/lock_cycle';
+import { runContended, type ContendedResult } from './workloads/contended';
 import { runRedisBenchmark, type RedisBenchmarkResult } from './workloads/redis_benchmark';
 
 const quick = process.argv.includes('--quick');
@@ -42,6 +43,7 @@ interface Results {
   plan: Plan;
   lockCycle: LockCycleResult[];
   redisBenchmark: RedisBenchmarkResult[];
+  contended: ContendedResult[];
   errors: Array<{ target: string; error: string }>;
 }
 
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     plan,
     lockCycle: [],
     redisBenchmark: [],
+    contended: [],
     errors: [],
   };
   for (const spec of TARGETS) {
@@ -73,6 +76,9 @@ async function main(): Promise<void> {
           console.log(`  redis-benchmark -c 50 -P ${pipeline}: ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.p50Ms} p99 ${r.p99Ms} ms`);
         }
       }
+      const c = await runContended(target, { clients: 20, holdMs: 1, seconds: plan.seconds });
+      results.contended.push(c);
+      console.log(`  contended key, 20 clients, hold 1 ms: ${c.handoffsPerSec.toFixed(0)} handoffs/s, idle gap p50 ${c.idleGapP50Ms.toFixed(2)} p99 ${c.idleGapP99Ms.toFixed(2)} ms`);
     } catch (error) {
       console.error(`  ${spec.name} failed: ${String(error)}`);
       results.errors.push({ target: spec.name, error: String(error) });
@@ -114,7 +120,11 @@ function markdown(r: Results): string {
     const isQl = x.target === 'quorumlock';
     lines.push(`| ${x.target} | redis-benchmark SET NX PX${x.pipeline > 1 ? ` -P ${x.pipeline}` : ''} | ${x.clients} | ${fmt(x.requestsPerSec, 0)} | ${fmt(x.p50Ms)} | ${fmt(x.p99Ms)} | – | – | ${isQl ? ratio(x.requestsPerSec, bench('redis-aof-always', x.pipeline)?.requestsPerSec) : ''} |`);
   }
-  lines.push('', 'Lock cycle = acquire a random key among 1M + compare-and-delete release, latency of the whole cycle. redis-benchmark rows give requests/s in the cycles/s column.', '');
+  if (r.contended.length) {
+    lines.push('', '| target | contended key: clients, hold | handoffs/s | refused acquires/s | idle gap p50 ms | idle gap p99 ms |', '|---|---|---:|---:|---:|---:|');
+    for (const c of r.contended) lines.push(`| ${c.target} | ${c.clients}, ${c.holdMs} ms | ${fmt(c.handoffsPerSec, 0)} | ${fmt(c.refusalsPerSec, 0)} | ${fmt(c.idleGapP50Ms)} | ${fmt(c.idleGapP99Ms)} |`);
+  }
+  lines.push('', 'Lock cycle = acquire a random key among 1M + compare-and-delete release, latency of the whole cycle. redis-benchmark rows give requests/s in the cycles/s column. Contended key: refused workers retry at once; the idle gap runs from a release being acknowledged to the next acquire being acknowledged (it can be negative when the next acquire wins before the release reply arrives).', '');
   // The issue's targets for quorumlock, each met or not (only those this run measured).
   const checks: Array<[string, boolean | undefined, string]> = [];
   const ql50 = cycle('quorumlock', 50);

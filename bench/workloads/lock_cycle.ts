@@ -27,12 +27,21 @@ const KEYSPACE = 1_000_000;
 const TTL_MS = 30_000;
 const COMPARE_AND_DELETE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-type Cycle = (key: string, owner: string) => Promise<boolean>;
+/** One worker's lock operations on its own connection: true when acquired / released. */
+export interface LockOps {
+  acquire(key: string, owner: string): Promise<boolean>;
+  release(key: string, owner: string): Promise<boolean>;
+}
 
-interface Driver {
-  /** One cycle function per worker. */
-  cycles: Cycle[];
+export interface Driver {
+  /** One per worker. */
+  workers: LockOps[];
   close(): Promise<void>;
+}
+
+/** The same acquire/release for every workload: ioredis for Redis-protocol targets, etcd3 for etcd. */
+export function openDriver(target: Target, clients: number): Promise<Driver> {
+  return target.kind === 'etcd' ? etcdDriver(target, clients) : redisDriver(target, clients);
 }
 
 async function redisDriver(target: Target, clients: number): Promise<Driver> {
@@ -44,43 +53,43 @@ async function redisDriver(target: Target, clients: number): Promise<Driver> {
     conns.push(conn);
   }
   await Promise.all(conns.map((c) => c.ping()));
-  const cycles = conns.map((conn): Cycle => {
+  const workers = conns.map((conn): LockOps => {
     if (target.kind === 'quorumlock') {
-      return async (key, owner) => {
-        const token = await conn.call('LOCK', key, owner, String(TTL_MS));
-        if (token === null) return false;
-        return (await conn.call('UNLOCK', key, owner)) === 1;
+      return {
+        acquire: async (key, owner) => (await conn.call('LOCK', key, owner, String(TTL_MS))) !== null,
+        release: async (key, owner) => (await conn.call('UNLOCK', key, owner)) === 1,
       };
     }
     const cad = (conn as unknown as { compareAndDelete(k: string, v: string): Promise<number> }).compareAndDelete.bind(conn);
-    return async (key, owner) => {
-      if ((await conn.set(key, owner, 'PX', TTL_MS, 'NX')) !== 'OK') return false;
-      return (await cad(key, owner)) === 1;
+    return {
+      acquire: async (key, owner) => (await conn.set(key, owner, 'PX', TTL_MS, 'NX')) === 'OK',
+      release: async (key, owner) => (await cad(key, owner)) === 1,
     };
   });
-  return { cycles, close: async () => conns.forEach((c) => c.disconnect()) };
+  return { workers, close: async () => conns.forEach((c) => c.disconnect()) };
 }
 
 async function etcdDriver(target: Target, clients: number): Promise<Driver> {
   const channels: Etcd3[] = [];
   for (let i = 0; i < Math.ceil(clients / 25); i++) channels.push(new Etcd3({ hosts: `http://${target.host}:${target.port}` }));
   const leases: Lease[] = [];
-  const cycles: Cycle[] = [];
+  const workers: LockOps[] = [];
   for (let i = 0; i < clients; i++) {
     const client = channels[i % channels.length];
     const lease = client.lease(TTL_MS / 1000);
     lease.on('lost', () => undefined);
     leases.push(lease);
     const leaseId = await lease.grant();
-    cycles.push(async (key, owner) => {
-      const txn = await client.if(key, 'Create', '==', 0).then(client.put(key).value(owner).lease(leaseId)).commit();
-      if (!txn.succeeded) return false;
-      await client.delete().key(key);
-      return true;
+    workers.push({
+      acquire: async (key, owner) => (await client.if(key, 'Create', '==', 0).then(client.put(key).value(owner).lease(leaseId)).commit()).succeeded,
+      release: async (key) => {
+        await client.delete().key(key);
+        return true;
+      },
     });
   }
   return {
-    cycles,
+    workers,
     close: async () => {
       await Promise.all(leases.map((l) => l.revoke().catch(() => undefined)));
       channels.forEach((c) => c.close());
@@ -89,20 +98,20 @@ async function etcdDriver(target: Target, clients: number): Promise<Driver> {
 }
 
 export async function runLockCycle(target: Target, clients: number, seconds: number): Promise<LockCycleResult> {
-  const driver = target.kind === 'etcd' ? await etcdDriver(target, clients) : await redisDriver(target, clients);
+  const driver = await openDriver(target, clients);
   const samples: number[] = [];
   let failures = 0;
   let stop = false;
   // A short warm-up so connection setup and JIT do not land in the measured window.
   const warmupMs = Math.min(1000, seconds * 200);
   let measuring = false;
-  const worker = async (cycle: Cycle, w: number): Promise<void> => {
+  const worker = async (ops: LockOps, w: number): Promise<void> => {
     const owner = `owner-${process.pid}-${w}`;
     while (!stop) {
       const key = `lock:${Math.floor(Math.random() * KEYSPACE)}`;
       const start = process.hrtime.bigint();
       try {
-        const ok = await cycle(key, owner);
+        const ok = (await ops.acquire(key, owner)) && (await ops.release(key, owner));
         if (!ok) failures++;
         else if (measuring) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
       } catch {
@@ -110,7 +119,7 @@ export async function runLockCycle(target: Target, clients: number, seconds: num
       }
     }
   };
-  const running = driver.cycles.map((c, w) => worker(c, w));
+  const running = driver.workers.map((ops, w) => worker(ops, w));
   await new Promise((r) => setTimeout(r, warmupMs));
   measuring = true;
   failures = 0;
