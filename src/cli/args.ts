@@ -38,6 +38,7 @@ const setters: Record<string, (config: ServerConfig, value: string) => void> = {
   'tick-ms': (c, v) => (c.tickMs = parseInteger(v, 'tick-ms', 1, 10_000)),
   'election-ticks': (c, v) => (c.electionTicks = parseInteger(v, 'election-ticks', 2, 1000)),
   'snapshot-entries': (c, v) => (c.snapshotEntries = parseInteger(v, 'snapshot-entries', 100, 100_000_000)),
+  'test-clock-offset-ms': (c, v) => (c.testClockOffsetMs = parseInteger(v, 'test-clock-offset-ms', -86_400_000, 86_400_000)),
   'log-level': (c, v) => {
     if (!['debug', 'info', 'warn', 'error'].includes(v)) throw new UsageError(`--log-level must be debug|info|warn|error, got '${v}'`);
     c.logLevel = v as ServerConfig['logLevel'];
@@ -70,6 +71,10 @@ Options for serve:
   --proto-max-bulk-len N        largest bulk string accepted (default 512mb)
   --tick-ms 100, --election-ticks 10   Raft timing (election timeout = tick-ms * election-ticks)
   --log-level info              debug | info | warn | error (JSON lines on stderr)
+
+Test-only (the fault-injection suite; never in production):
+  --test-clock-offset-ms N      skew this node's clock by N ms
+  --test-unsafe-local-reads     a deliberate bug: serve reads from local state on any node
 `;
 
 export interface ParsedCommand {
@@ -96,6 +101,10 @@ export function parseArgs(argv: string[]): ParsedCommand {
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'; options start with --`);
     if (arg === '--join') {
       config.join = true; // a flag: takes no value
+      continue;
+    }
+    if (arg === '--test-unsafe-local-reads') {
+      config.testUnsafeLocalReads = true; // test-only deliberate bug, a flag
       continue;
     }
     let name = arg.slice(2);

@@ -56,6 +56,12 @@ export interface ServerConfig {
   expiryKeysPerEntry: number;
 
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+
+  // Test-only knobs for the fault-injection suite (test/faults); never set them in production.
+  /** Added to this node's wall clock: a skewed clock must not break safety. */
+  testClockOffsetMs: number;
+  /** A deliberate bug: serve every read from local state, even on followers, so the checker can be shown to catch it. */
+  testUnsafeLocalReads: boolean;
 }
 
 export function defaultConfig(): ServerConfig {
@@ -87,6 +93,8 @@ export function defaultConfig(): ServerConfig {
     expirySweepMs: 100,
     expiryKeysPerEntry: 1000,
     logLevel: 'info',
+    testClockOffsetMs: 0,
+    testUnsafeLocalReads: false,
   };
 }
 

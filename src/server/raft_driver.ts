@@ -176,6 +176,7 @@ export class RaftDriver implements ReplicatedNode {
         logger: this.logger.child({ component: 'transport' }),
         helloIntervalMs: Math.max(200, config.tickMs * config.electionTicks),
         forwardTimeoutMs: 10_000,
+        clockOffsetMs: config.testClockOffsetMs,
         onRaftMessage: (message: Message) => {
           if (this.stopped) return;
           try {
@@ -381,15 +382,20 @@ export class RaftDriver implements ReplicatedNode {
 
   /** Entry time: the leader's clock, never going backwards across entries or leaders. */
   private nextTimestamp(): number {
-    const now = Date.now();
+    const now = this.clockMs();
     if (now > this.lastTimestampMs) this.lastTimestampMs = now;
     return this.lastTimestampMs;
+  }
+
+  /** This node's wall clock (skewed only by the test-only --test-clock-offset-ms). */
+  private clockMs(): number {
+    return Date.now() + this.config.testClockOffsetMs;
   }
 
   // ---- reads ----
 
   read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply> {
-    if (stale) return this.sm.read(db, argv, Date.now());
+    if (stale || this.config.testUnsafeLocalReads) return this.sm.read(db, argv, this.clockMs());
     if (this.draining) return Outcome.shuttingDown;
     if (this.softState.leaderId === '') {
       return this.leaderKnown().then((known) => (known ? this.read(db, argv, stale) : Outcome.noLeader('')));
@@ -432,7 +438,7 @@ export class RaftDriver implements ReplicatedNode {
       let i = 0;
       while (i < head.reads.length && head.reads[i].minIndex <= this.appliedIndex) i++;
       if (i > 0) {
-        if (now === 0) now = Date.now();
+        if (now === 0) now = this.clockMs();
         for (const read of head.reads.splice(0, i)) read.resolve(this.sm.read(read.db, read.argv, now));
       }
       if (head.reads.length > 0) break;
@@ -631,7 +637,7 @@ export class RaftDriver implements ReplicatedNode {
 
   private sweepExpired(): void {
     if (this.softState.role !== 'leader' || this.sweepInFlight || this.stopped) return;
-    const groups = this.sm.expiredKeys(Date.now(), this.config.expiryKeysPerEntry);
+    const groups = this.sm.expiredKeys(this.clockMs(), this.config.expiryKeysPerEntry);
     if (groups.length === 0) return;
     this.sweepInFlight = true;
     for (const group of groups) {
