@@ -20,6 +20,12 @@ export class RaftLog {
   applied = 0;
   /** Last index handed to the driver in Ready.entries for persistence. */
   handed = 0;
+  /**
+   * Last index known durable: the driver persisted it and called advance(). A leader counts its
+   * own copy towards a commit only up to here, so it can send entries to followers while its own
+   * fsync is still running (Raft thesis 10.2.1) without ever counting an entry it could lose.
+   */
+  stable = 0;
   /** A snapshot from the leader, installed here, not yet handed to the driver. */
   unstableSnapshot: Snapshot | null = null;
 
@@ -37,6 +43,7 @@ export class RaftLog {
     this.applied = Math.min(Math.max(applied, this.snapIndex), this.committed);
     this.applying = this.applied;
     this.handed = this.lastIndex();
+    this.stable = this.lastIndex();
   }
 
   firstIndex(): number {
@@ -103,6 +110,7 @@ export class RaftLog {
     this.entries.length = first - this.snapIndex - 1;
     for (const e of ents) this.entries.push(e);
     if (this.handed >= first) this.handed = first - 1;
+    if (this.stable >= first) this.stable = first - 1;
     return this.lastIndex();
   }
 
@@ -179,6 +187,15 @@ export class RaftLog {
     return this.entries.slice(Math.max(this.applied, this.snapIndex) - this.snapIndex, this.committed - this.snapIndex);
   }
 
+  /**
+   * The driver made (index, term) durable. Ignored when the log no longer holds that entry (it
+   * was overwritten while the write ran); by log matching, a match means every entry up to index
+   * is the one persisted.
+   */
+  stableTo(index: number, term: number): void {
+    if (index > this.stable && this.term(index) === term) this.stable = index;
+  }
+
   /** Installs a leader's snapshot: the whole log is replaced. */
   restore(snapshot: Snapshot): void {
     const { index, term } = snapshot.meta;
@@ -189,6 +206,8 @@ export class RaftLog {
     this.committed = index;
     this.applying = index;
     this.handed = index;
+    // Durable again once the driver has saved the snapshot (stableTo at advance()).
+    this.stable = Math.min(this.stable, index - 1);
     this.unstableSnapshot = snapshot;
   }
 

@@ -15,7 +15,7 @@
 //   while (node.hasReady()) {
 //     const rd = node.ready();
 //     persist(rd.snapshot, rd.entries, rd.hardState)   // one write; fsync when rd.mustSync
-//     send(rd.messages)                                // only after the write is durable
+//     send(rd.messages)                                // after the write, unless rd.sendBeforePersist
 //     if (rd.snapshot) restoreStateMachine(rd.snapshot)
 //     apply(rd.committedEntries); serveReads(rd.readStates)
 //     node.advance();                                  // conf changes take effect here
@@ -25,9 +25,11 @@
 //
 // Elections: a follower campaigns after a randomized timeout in [electionTicks, 2*electionTicks).
 // With one voter, campaign() (or the first timeout) makes it leader immediately: it needs no
-// votes but its own. The leader's own log counts as replicated as soon as it is appended (etcd's
-// synchronous mode): safe because Ready.entries are persisted before Ready.committedEntries are
-// applied and before any message leaves. So a single node commits in the same Ready it persists.
+// votes but its own. The leader's own log counts towards a commit only once it is durable
+// (RaftLog.stable, moved at advance()), so the leader may send its entries before its own write
+// finishes (Ready.sendBeforePersist; Raft thesis 10.2.1) and its disk write overlaps the
+// followers'. A single node commits in the Ready after the one that persists the entry; that
+// commit-only Ready needs no fsync (Ready.mustSync is false), so it costs no second disk flush.
 //
 // Bug knobs (config.bugs) exist only so the simulator's tests can prove they catch each bug.
 
@@ -70,6 +72,12 @@ export interface RaftBugs {
    * bug almost entirely (the no-op is usually acknowledged together with the older entries).
    */
   readonly commitPreviousTermByCounting?: boolean;
+  /**
+   * The leader counts its own entries as replicated as soon as it appends them, while still
+   * sending them before its own write is durable: a crash of the leader can then lose an entry
+   * that was counted committed (and applied elsewhere).
+   */
+  readonly countSelfBeforePersist?: boolean;
   /** A node grants its vote to every candidate in a term, not just the first. */
   readonly grantVoteTwice?: boolean;
 }
@@ -174,6 +182,9 @@ function isTransfer(context: Uint8Array | null): boolean {
 interface Outstanding {
   readonly committedEntries: readonly Entry[];
   readonly snapshotMeta: SnapshotMeta | null;
+  /** The last entry (or snapshot) this Ready persists, which becomes stable at advance(). */
+  readonly persistIndex: number;
+  readonly persistTerm: number;
 }
 
 /** Snapshot chunks received so far from one leader in one term. */
@@ -420,6 +431,9 @@ export class RaftNode {
     const entries = this.log.takeUnhanded();
     const committedEntries = this.log.takeCommitted();
     const hardChanged = !sameHard(hard, this.prevHard);
+    // A leader whose term and vote are already durable may send before its own write finishes:
+    // its messages carry entries it does not yet count for itself (see RaftLog.stable).
+    const sendBeforePersist = this.role === 'leader' && hard.term === this.prevHard.term && hard.vote === this.prevHard.vote;
     const rd: Ready = {
       softState: soft.role !== this.prevSoft.role || soft.leaderId !== this.prevSoft.leaderId ? soft : undefined,
       hardState: hardChanged ? hard : undefined,
@@ -429,12 +443,19 @@ export class RaftNode {
       messages: this.msgs,
       readStates: this.readStates,
       mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      sendBeforePersist,
     };
     this.msgs = [];
     this.readStates = [];
     this.prevSoft = soft;
     this.prevHard = hard;
-    this.outstanding = { committedEntries, snapshotMeta: snapshot ? snapshot.meta : null };
+    const lastPersisted = entries.length > 0 ? entries[entries.length - 1] : snapshot ? snapshot.meta : null;
+    this.outstanding = {
+      committedEntries,
+      snapshotMeta: snapshot ? snapshot.meta : null,
+      persistIndex: lastPersisted ? lastPersisted.index : 0,
+      persistTerm: lastPersisted ? lastPersisted.term : 0,
+    };
     return rd;
   }
 
@@ -461,6 +482,10 @@ export class RaftNode {
     const last = done.committedEntries.length > 0 ? done.committedEntries[done.committedEntries.length - 1].index : 0;
     this.log.applied = Math.max(this.log.applied, last, snap ? snap.index : 0);
     if (this.role === 'leader') this.uncommittedBytes = Math.max(0, this.uncommittedBytes - appliedBytes);
+    if (done.persistIndex > 0) {
+      this.log.stableTo(done.persistIndex, done.persistTerm);
+      if (this.role === 'leader') this.selfPersisted();
+    }
     this.invariants();
   }
 
@@ -537,7 +562,7 @@ export class RaftNode {
       assert.equal(this.leaderId, this.id, 'a leader must know itself as leader');
       assert.equal(this.vote, this.id, 'a leader voted for itself in its term');
       const self = this.progress.get(this.id);
-      if (self) assert.equal(self.match, log.lastIndex(), "leader's own match must equal its last index");
+      if (self && !this.bugs.countSelfBeforePersist) assert.equal(self.match, log.stable, "leader's own match must equal its durable last index");
       for (const [id, pr] of this.progress) {
         assert(pr.match <= log.lastIndex(), `${id} match ${pr.match} beyond leader last index ${log.lastIndex()}`);
         assert(pr.next > pr.match, `${id} next ${pr.next} <= match ${pr.match}`);
@@ -895,11 +920,19 @@ export class RaftNode {
     return { ok: true, index, term: this.term };
   }
 
+  /** New entries of ours go out to followers; our own copy counts once it is durable (selfPersisted). */
   private selfAppended(): void {
-    const self = this.progress.get(this.id);
-    if (self) self.maybeUpdate(this.log.lastIndex());
-    if (this.maybeCommit()) this.onCommitAdvanced();
     this.needBroadcast = true;
+    if (this.bugs.countSelfBeforePersist) {
+      const self = this.progress.get(this.id);
+      if (self && self.maybeUpdate(this.log.lastIndex()) && this.maybeCommit()) this.onCommitAdvanced();
+    }
+  }
+
+  /** Our log is durable up to log.stable: count our own copy, which may commit. */
+  private selfPersisted(): void {
+    const self = this.progress.get(this.id);
+    if (self && self.maybeUpdate(this.log.stable) && this.maybeCommit()) this.onCommitAdvanced();
   }
 
   private maybeCommit(): boolean {
@@ -930,11 +963,8 @@ export class RaftNode {
   }
 
   private leaderReadIndex(request: ReadRequest): void {
-    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id && this.conf.votersOutgoing.length === 0) {
-      this.answerRead(request, this.log.committed);
-      return;
-    }
-    // Until an entry of this term commits, our commit index may be behind the previous leader's.
+    // Until an entry of this term commits, our commit index may be behind the previous leader's
+    // (or, alone, behind what we committed before a crash: the commit index is written unsynced).
     if (!this.committedEntryInCurrentTerm()) {
       this.pendingReadIndex.push(request);
       return;
@@ -943,6 +973,10 @@ export class RaftNode {
   }
 
   private serveReadIndex(request: ReadRequest): void {
+    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id && this.conf.votersOutgoing.length === 0) {
+      this.answerRead(request, this.log.committed);
+      return;
+    }
     if (this.cfg.readOnly === 'lease' && this.promotable()) {
       this.answerRead(request, this.log.committed);
       return;
@@ -1169,7 +1203,7 @@ export class RaftNode {
     const lastIndex = this.log.lastIndex();
     for (const [id, pr] of this.progress) {
       const fresh = new Progress(lastIndex + 1, this.cfg.maxInflightMsgs, pr.isLearner);
-      if (id === this.id) fresh.match = lastIndex;
+      if (id === this.id) fresh.match = this.log.stable;
       this.progress.set(id, fresh);
     }
     this.pendingConfIndex = 0;
@@ -1252,7 +1286,7 @@ export class RaftNode {
         pr.isLearner = isLearner;
       } else {
         pr = new Progress(lastIndex + 1, this.cfg.maxInflightMsgs, isLearner);
-        if (id === this.id) pr.match = lastIndex;
+        if (id === this.id) pr.match = this.log.stable;
       }
       next.set(id, pr);
     }

@@ -150,6 +150,12 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly readStates: readonly ReadState[];
-  /** True when term/vote or entries changed: the write must be fsynced before messages go out. */
+  /** True when term/vote, entries or a snapshot changed: the write must be fsynced. A commit-only change need not be. */
   readonly mustSync: boolean;
+  /**
+   * True when `messages` may be sent before this Ready is persisted (a leader's, whose term and vote
+   * are already durable): the leader's disk write then overlaps its followers'. Otherwise messages
+   * go out only after the write is durable.
+   */
+  readonly sendBeforePersist: boolean;
 }

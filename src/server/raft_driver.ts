@@ -1,7 +1,8 @@
 // The Raft driver: the only place where consensus meets time, disk and sockets.
 //
 // It runs etcd's loop at its own pace: tick on a timer; whenever the core has a Ready, persist it
-// with one synced write (so every command that arrived meanwhile shares one fsync: group commit),
+// with one synced write (so every command that arrived meanwhile shares one fsync: group commit;
+// a leader sends its appends before that write, so its fsync and its followers' overlap),
 // send its messages, apply its committed entries to the state machine, answer the clients waiting
 // on them, serve the reads whose ReadIndex is now applied, and advance. Proposals that arrive while
 // a write is on disk wait in the core and go out together in the next batch.
@@ -466,6 +467,8 @@ export class RaftDriver implements ReplicatedNode {
     try {
       while (this.node.hasReady()) {
         const ready = this.node.ready();
+        // A leader's appends go out while its own fsync runs: the followers' writes overlap ours.
+        if (ready.sendBeforePersist && ready.messages.length > 0) this.sendMessages(ready.messages);
         await this.persist(ready);
         this.handleReady(ready);
         this.node.advance();
@@ -490,6 +493,15 @@ export class RaftDriver implements ReplicatedNode {
 
   private async persist(ready: Ready): Promise<void> {
     if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return;
+    if (!ready.mustSync) {
+      // A commit-only change: written without fsync and not waited for (the storage queue keeps
+      // it in order with later writes). A crash may lose it; Raft relearns the commit index.
+      // A failure here fails the next synced write, which stops the node.
+      this.storage.save({ hardState: ready.hardState, sync: false }).catch((error) =>
+        this.logger.error('raft storage write of the commit index failed', { err: error as Error }),
+      );
+      return;
+    }
     await this.storage.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
   }
 
@@ -500,8 +512,8 @@ export class RaftDriver implements ReplicatedNode {
       this.appliedIndex = ready.snapshot.meta.index;
       this.lastSnapshotIndex = ready.snapshot.meta.index;
     }
-    // Messages go out only after the hard state and entries they depend on are durable.
-    if (ready.messages.length > 0) this.sendMessages(ready.messages);
+    // Otherwise messages go out only after the hard state and entries they depend on are durable.
+    if (!ready.sendBeforePersist && ready.messages.length > 0) this.sendMessages(ready.messages);
     // Read points first, then entries one at a time, serving each read as soon as its point is applied.
     for (const state of ready.readStates) {
       const context = Buffer.from(state.context).toString();

@@ -1,5 +1,6 @@
 // Milestone behaviour of the Raft core, as the driver sees it: a single voter leads at once,
-// commits each proposal in the Ready that persists it, and answers ReadIndex; a 3-node cluster
+// commits each proposal once the Ready that persists it is advanced (never before its own copy
+// is durable), with a commit-only Ready that needs no fsync, and answers ReadIndex; a 3-node cluster
 // elects one leader, replicates and commits on every node, and refuses proposals on followers
 // with the leader's id. Driven through the synchronous harness: no timers, no sockets.
 
@@ -8,7 +9,7 @@ import { RaftNode } from '../../src/raft/raft_node';
 import { EntryType } from '../../src/raft/types';
 import { Cluster, dec, enc, testConfig } from './harness';
 
-t.test('single voter: campaign() elects at once, proposals commit in the Ready that persists them', async (t) => {
+t.test('single voter: campaign() elects at once, proposals commit once the Ready that persists them is advanced', async (t) => {
   const node = new RaftNode(testConfig('a'), {
     hardState: { term: 0, vote: '', commit: 0 },
     snapshotMeta: null,
@@ -25,8 +26,12 @@ t.test('single voter: campaign() elects at once, proposals commit in the Ready t
   rd = node.ready();
   t.same(rd.softState, { leaderId: 'a', role: 'leader' });
   t.equal(rd.entries.length, 1, 'the no-op of the new term');
-  t.equal(rd.committedEntries.length, 1, 'committed in the same Ready');
+  t.equal(rd.committedEntries.length, 0, 'not committed before it is durable');
   t.ok(rd.mustSync);
+  node.advance();
+  rd = node.ready();
+  t.same(rd.committedEntries.map((e) => e.index), [2], 'committed once durable');
+  t.notOk(rd.mustSync, 'a commit-only Ready needs no fsync');
   node.advance();
 
   const p = node.propose(enc('x'));
@@ -36,9 +41,14 @@ t.test('single voter: campaign() elects at once, proposals commit in the Ready t
   t.equal(p.term, 2);
   rd = node.ready();
   t.same(rd.entries.map((e) => dec(e.data)), ['x']);
+  t.same(rd.committedEntries, []);
+  t.ok(rd.sendBeforePersist, "a leader's messages need not wait for its own write");
+  t.equal(rd.messages.length, 0);
+  node.advance();
+  rd = node.ready();
   t.same(rd.committedEntries.map((e) => e.index), [3]);
   t.equal(rd.hardState?.commit, 3);
-  t.equal(rd.messages.length, 0);
+  t.notOk(rd.mustSync);
   node.advance();
   t.notOk(node.hasReady());
 

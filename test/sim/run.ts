@@ -1,7 +1,7 @@
 // CLI for the simulator: `npm run sim` runs SIM_SEEDS schedules (default 2000) from SIM_SEED
 // (default 1), prints progress and a summary, and on the first failure prints the violation, the
 // tail of its trace, and exactly one `reproduce:` line, then exits 1.
-// Optional: SIM_BUG=noPreVoteTermCheck|commitPreviousTermByCounting|grantVoteTwice runs a broken
+// Optional: SIM_BUG=noPreVoteTermCheck|commitPreviousTermByCounting|grantVoteTwice|countSelfBeforePersist runs a broken
 // core (to watch the checkers catch it); SIM_TICKS / SIM_LIVENESS_TICKS change schedule length.
 
 import { runSchedule, type SimStats } from './simulator';

@@ -67,6 +67,8 @@ class Violation extends Error {}
 
 interface Disk {
   hardState: HardState;
+  /** What a crash leaves of the hard state: a commit-only Ready is written without fsync. */
+  syncedHardState: HardState;
   entries: Entry[];
   snapshot: Snapshot | null;
   /** Static membership when there is no snapshot (founders), or none (joiners). */
@@ -271,7 +273,7 @@ export class Simulation {
   private createNode(id: NodeId, founderConf: ConfState): SimNode {
     const n: SimNode = {
       id,
-      disk: { hardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: null, founderConf },
+      disk: { hardState: { term: 0, vote: '', commit: 0 }, syncedHardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: null, founderConf },
       jitter: this.rng.fork(),
       raft: null,
       pausedUntil: 0,
@@ -325,6 +327,8 @@ export class Simulation {
     this.stats.crashes++;
     n.raft = null;
     n.inflight = null;
+    // Writes made without fsync since the last synced one may be lost (or not).
+    if (this.rng.chance(0.5)) n.disk.hardState = n.disk.syncedHardState;
   }
 
   /** The driver loop of one node: one Ready at a time, persisted before anything else. */
@@ -341,6 +345,8 @@ export class Simulation {
       if (!n.raft!.hasReady()) return;
       const rd = n.raft!.ready();
       const delay = this.rng.chance(this.faults.diskDelayRate) ? this.rng.int(1, 3) : 0;
+      // A leader's messages overlap its own disk write, as the real driver sends them.
+      if (rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
       n.inflight = { rd, doneAt: this.now + delay };
     }
     throw new Violation(`${n.id}: Ready loop does not settle`);
@@ -379,8 +385,10 @@ export class Simulation {
       }
       disk.hardState = hs;
     }
+    // A synced write makes every earlier write durable too (one sequential log on disk).
+    if (rd.mustSync) disk.syncedHardState = disk.hardState;
     // 2. send
-    for (const m of rd.messages) this.send(m);
+    if (!rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
     // 3. apply
     if (rd.snapshot) {
       this.stats.snapshotsInstalled++;
@@ -638,6 +646,7 @@ export class Simulation {
     }
     n.disk.snapshot = snap;
     n.disk.entries = n.disk.entries.filter((e) => e.index > snap.meta.index);
+    n.disk.syncedHardState = n.disk.hardState; // the snapshot is written synced
     this.stats.snapshots++;
     this.log(`${n.id} snapshots at ${snap.meta.index}`);
   }

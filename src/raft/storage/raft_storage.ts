@@ -4,7 +4,8 @@
 // batch written with { sync: true }. That single fsync is the group commit that makes the batch's
 // entries, hard state and snapshot durable together (a LevelDB batch is one WAL record: after a
 // crash it is either wholly there or wholly absent). Messages that depend on the batch may leave
-// the node only after save() resolves.
+// the node only after save() resolves. A batch that only moves the commit index is written
+// without fsync (etcd's MustSync rule): losing it in a crash loses nothing Raft cannot relearn.
 //
 // Opening the storage reads everything back and checks it. Anything inconsistent is refused with a
 // StorageError naming the directory: starting on a damaged log could forget writes a quorum has
@@ -68,6 +69,12 @@ export interface StorageUpdate {
    * snapshot's index is ignored: the saved one already covers it.
    */
   readonly snapshot?: Snapshot | null;
+  /**
+   * Default true: the batch is fsynced. False (a commit-only hard state change) writes without
+   * fsync; LevelDB's single sequential log makes it durable with the next synced write, and a
+   * crash before that only loses a commit index that Raft relearns from the leader.
+   */
+  readonly sync?: boolean;
 }
 
 export interface StorageStats {
@@ -288,14 +295,18 @@ export class RaftStorage {
       batch.put(hardStateKey, encode({ term: hardState.term, vote: hardState.vote, commit: hardState.commit }));
     }
 
-    await this.commit(batch);
+    await this.commit(batch, update.sync !== false);
     this.diskFirst = diskFirst;
     this.diskLast = diskLast;
     this.snapshotMeta = snapshotMeta;
     this.term = term;
   }
 
-  private async commit(batch: ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>): Promise<void> {
+  private async commit(batch: ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>, sync = true): Promise<void> {
+    if (!sync) {
+      await batch.write({ sync: false });
+      return;
+    }
     const started = process.hrtime.bigint();
     await batch.write({ sync: true });
     const micros = Number((process.hrtime.bigint() - started) / 1000n);
