@@ -29,6 +29,8 @@ export interface Tracked {
   log(): string;
   /** SIGKILL and wait for the exit. */
   stop(): Promise<void>;
+  /** Sends `signal` (if still running) and waits for the exit. */
+  signal(signal: NodeJS.Signals): Promise<void>;
 }
 
 export function spawnTracked(command: string, args: string[], options: SpawnOptions = {}): Tracked {
@@ -48,6 +50,10 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
   };

@@ -1,10 +1,17 @@
-// A 3-node quorumlock cluster on loopback with the default (synced) durability, started with the
-// e2e tests' Cluster helper (free ports, temp data dirs). Its processes are also registered with
-// ./processes so Ctrl-C or a crash of the benchmark kills them.
+// A 3-node quorumlock cluster on loopback with the shipped defaults: synced durability and Raft
+// timing of tick 100 ms x 10 election ticks (the e2e Cluster helper's own default is 20 ms ticks,
+// so it is overridden here). Started with the e2e tests' Cluster helper (free ports, temp data
+// dirs); its processes, including restarted ones, are registered with ./processes so Ctrl-C or a
+// crash of the benchmark kills them.
 
-import { Cluster } from '../../test/helpers/cluster';
+import { Cluster, raftInfo } from '../../test/helpers/cluster';
+import { waitFor } from '../../test/helpers/net';
 import { trackChild } from './processes';
-import type { Target } from './target';
+import type { NodeControl, Target } from './target';
+
+/** quorumlock's defaults (src/server/config.ts), passed explicitly because the helper's differ. */
+export const QUORUMLOCK_TICK_MS = 100;
+export const QUORUMLOCK_ELECTION_TICKS = 10;
 
 export async function startQuorumlock(nodes = 3): Promise<Target> {
   const teardowns: Array<() => unknown> = [];
@@ -13,12 +20,41 @@ export async function startQuorumlock(nodes = 3): Promise<Target> {
     for (const fn of teardowns.splice(0).reverse()) await fn();
   };
   try {
-    const cluster = await Cluster.start(harness, { nodes });
+    const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS });
     for (const node of cluster.nodes.values()) if (node.child) trackChild(node.child);
     const leader = await cluster.leader();
-    return { name: 'quorumlock', kind: 'quorumlock', host: '127.0.0.1', port: leader.port, stop };
+    return { name: 'quorumlock', kind: 'quorumlock', host: '127.0.0.1', port: leader.port, nodes: control(cluster), stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function control(cluster: Cluster): NodeControl {
+  return {
+    ids: [...cluster.nodes.keys()],
+    port: (id) => cluster.node(id).port,
+    pid: (id) => {
+      const pid = cluster.node(id).child?.pid;
+      if (!cluster.isAlive(id) || pid === undefined) throw new Error(`quorumlock ${id} is not running`);
+      return pid;
+    },
+    isRunning: (id) => cluster.isAlive(id),
+    leader: async (timeoutMs = 10_000) => (await cluster.leader(cluster.aliveIds(), timeoutMs)).id,
+    signal: async (id, signal) => {
+      await cluster.signal(id, signal);
+    },
+    start: async (id) => {
+      // restart() spawns synchronously, then waits for PING: register the child before that wait.
+      const started = cluster.restart(id);
+      const child = cluster.node(id).child;
+      if (child) trackChild(child);
+      await started;
+    },
+    caughtUp: async (id, timeoutMs) => {
+      const leader = (await cluster.leader(cluster.aliveIds(), timeoutMs)).port;
+      const commit = Number((await raftInfo(leader)).raft_commit_index);
+      await waitFor(`${id} to apply index ${commit}`, async () => Number((await raftInfo(cluster.node(id).port, 500)).raft_applied_index) >= commit, timeoutMs, 50);
+    },
+  };
 }
