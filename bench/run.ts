@@ -3,7 +3,12 @@
 // runs every workload the target can run with the same load generator, stops it, and writes
 // bench/results/<date>.{json,md,svg}. One target at a time, so they never compete for the 2 cores.
 //
-// Run: npm run bench [-- --quick]   (quick: 1 and 50 clients, 3 s each; under 3 minutes)
+// Workloads 1-4 run on one instance of each target; workload 5 (memory and restart) gets a fresh
+// instance of each durable target (redis with AOF, etcd, quorumlock), so what earlier workloads
+// left in the heap does not count as memory per lock.
+//
+// Run: npm run bench [-- --quick]   (quick: 1 and 50 clients, 3 s each, 3 failovers, 100k locks;
+// under 3 minutes)
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +20,9 @@ import type { Target } from './targets/target';
 import { runLockCycle, type LockCycleResult } from './workloads/lock_cycle';
 import { runContended, type ContendedResult } from './workloads/contended';
 import { runRedisBenchmark, type RedisBenchmarkResult } from './workloads/redis_benchmark';
+import { median, runFailover, type FailoverResult } from './workloads/failover';
+import { runMemory, type MemoryResult } from './workloads/memory';
+import { QUORUMLOCK_ELECTION_TICKS, QUORUMLOCK_TICK_MS } from './targets/quorumlock';
 
 const quick = process.argv.includes('--quick');
 const resultsDir = path.resolve(__dirname, '..', '..', 'bench', 'results');
@@ -23,17 +31,25 @@ interface Plan {
   clientLevels: number[];
   seconds: number;
   benchmarkRequests: { plain: number; pipelined: number };
+  /** Workload 4: leader kills per cluster, and the clients running lock cycles meanwhile. */
+  failoverRuns: number;
+  failoverClients: number;
+  /** Workload 5: locks held; etcd gets fewer (its load goes at ~2,400 txn/s from one Node client here). */
+  memoryLocks: number;
+  etcdMemoryLocks: number;
+  quorumlockTiming: string;
 }
 
 const plan: Plan = quick
-  ? { clientLevels: [1, 50], seconds: 3, benchmarkRequests: { plain: 10_000, pipelined: 30_000 } }
-  : { clientLevels: [1, 10, 50, 200], seconds: 10, benchmarkRequests: { plain: 100_000, pipelined: 300_000 } };
+  ? { clientLevels: [1, 50], seconds: 3, benchmarkRequests: { plain: 10_000, pipelined: 30_000 }, failoverRuns: 3, failoverClients: 4, memoryLocks: 100_000, etcdMemoryLocks: 20_000, quorumlockTiming: '' }
+  : { clientLevels: [1, 10, 50, 200], seconds: 10, benchmarkRequests: { plain: 100_000, pipelined: 300_000 }, failoverRuns: 10, failoverClients: 4, memoryLocks: 1_000_000, etcdMemoryLocks: 200_000, quorumlockTiming: '' };
+plan.quorumlockTiming = `tick ${QUORUMLOCK_TICK_MS} ms x ${QUORUMLOCK_ELECTION_TICKS} election ticks (the defaults)`;
 
-const TARGETS: Array<{ name: string; start: () => Promise<Target> }> = [
-  { name: 'redis', start: () => startRedis({ appendfsyncAlways: false }) },
-  { name: 'redis-aof-always', start: () => startRedis({ appendfsyncAlways: true }) },
-  { name: 'etcd', start: () => startEtcd(3) },
-  { name: 'quorumlock', start: () => startQuorumlock(3) },
+const TARGETS: Array<{ name: string; start: () => Promise<Target>; memory: boolean }> = [
+  { name: 'redis', start: () => startRedis({ appendfsyncAlways: false }), memory: false },
+  { name: 'redis-aof-always', start: () => startRedis({ appendfsyncAlways: true }), memory: true },
+  { name: 'etcd', start: () => startEtcd(3), memory: true },
+  { name: 'quorumlock', start: () => startQuorumlock(3), memory: true },
 ];
 
 interface Results {
@@ -44,7 +60,10 @@ interface Results {
   lockCycle: LockCycleResult[];
   redisBenchmark: RedisBenchmarkResult[];
   contended: ContendedResult[];
+  failover: FailoverResult[];
+  memory: MemoryResult[];
   errors: Array<{ target: string; error: string }>;
+  durationSeconds: number;
 }
 
 async function main(): Promise<void> {
@@ -57,8 +76,12 @@ async function main(): Promise<void> {
     lockCycle: [],
     redisBenchmark: [],
     contended: [],
+    failover: [],
+    memory: [],
     errors: [],
+    durationSeconds: 0,
   };
+  const startedMs = Date.now();
   for (const spec of TARGETS) {
     let target: Target | null = null;
     try {
@@ -79,13 +102,32 @@ async function main(): Promise<void> {
       const c = await runContended(target, { clients: 20, holdMs: 1, seconds: plan.seconds });
       results.contended.push(c);
       console.log(`  contended key, 20 clients, hold 1 ms: ${c.handoffsPerSec.toFixed(0)} handoffs/s, idle gap p50 ${c.idleGapP50Ms.toFixed(2)} p99 ${c.idleGapP99Ms.toFixed(2)} ms`);
+      if (target.nodes.ids.length > 1) {
+        const f = await runFailover(target, { runs: plan.failoverRuns, clients: plan.failoverClients });
+        results.failover.push(f);
+        console.log(`  failover (kill -9 the leader, ${plan.failoverRuns} runs): median ${f.medianMs.toFixed(0)} ms, max ${f.maxMs.toFixed(0)} ms`);
+      }
     } catch (error) {
       console.error(`  ${spec.name} failed: ${String(error)}`);
       results.errors.push({ target: spec.name, error: String(error) });
     } finally {
       await target?.stop();
+      target = null;
+    }
+    if (!spec.memory) continue;
+    try {
+      console.log(`== ${spec.name}: starting afresh for memory and restart`);
+      target = await spec.start();
+      const m = await runMemory(target, { locks: spec.name === 'etcd' ? plan.etcdMemoryLocks : plan.memoryLocks });
+      results.memory.push(m);
+    } catch (error) {
+      console.error(`  ${spec.name} (memory) failed: ${String(error)}`);
+      results.errors.push({ target: `${spec.name} (memory)`, error: String(error) });
+    } finally {
+      await target?.stop();
     }
   }
+  results.durationSeconds = (Date.now() - startedMs) / 1000;
   fs.mkdirSync(resultsDir, { recursive: true });
   const base = path.join(resultsDir, date);
   fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
@@ -125,6 +167,23 @@ function markdown(r: Results): string {
     for (const c of r.contended) lines.push(`| ${c.target} | ${c.clients}, ${c.holdMs} ms | ${fmt(c.handoffsPerSec, 0)} | ${fmt(c.refusalsPerSec, 0)} | ${fmt(c.idleGapP50Ms)} | ${fmt(c.idleGapP99Ms)} |`);
   }
   lines.push('', 'Lock cycle = acquire a random key among 1M + compare-and-delete release, latency of the whole cycle. redis-benchmark rows give requests/s in the cycles/s column. Contended key: refused workers retry at once; the idle gap runs from a release being acknowledged to the next acquire being acknowledged (it can be negative when the next acquire wins before the release reply arrives).', '');
+  if (r.failover.length) {
+    lines.push('| target | failover: kill -9 the leader under load | runs | median ms | max ms | min ms | load clients: median / max ms | probe: median / max ms | restarted node caught up, median ms |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const f of r.failover) {
+      const catchUp = median(f.runs.map((x) => x.catchUpMs));
+      lines.push(`| ${f.target} | ${f.loadClients} clients doing lock cycles | ${f.runs.length} | ${fmt(f.medianMs, 0)} | ${fmt(f.maxMs, 0)} | ${fmt(f.minMs, 0)} | ${fmt(f.loadMedianMs, 0)} / ${fmt(f.loadMaxMs, 0)} | ${fmt(f.probeMedianMs, 0)} / ${fmt(f.probeMaxMs, 0)} | ${fmt(catchUp, 0)} |`);
+    }
+    lines.push('', `Failover = SIGKILL of the leader -> first acknowledged write on the new leader, from either the load clients (quorumlock: ioredis in Sentinel mode; etcd: etcd3 with all endpoints) or a probe writing through every survivor every 10 ms. The killed node is restarted and caught up before the next run. quorumlock: ${r.plan.quorumlockTiming ?? 'tick 100 ms x 10'}; etcd: its defaults (heartbeat 100 ms, election 1000 ms).`, '');
+  }
+  if (r.memory.length) {
+    lines.push('| target | memory: locks held (10 min TTL) | load, locks/s | RSS per node before -> after, MiB | bytes per lock, per node | SIGTERM -> all exited, ms | restart -> serving, ms | sampled locks intact |', '|---|---:|---:|---|---|---:|---:|---:|');
+    for (const m of r.memory) {
+      const rss = m.nodes.map((n) => `${n.id} ${fmt(n.rssBeforeBytes / 1048576, 0)} -> ${fmt(n.rssAfterBytes / 1048576, 0)}`).join(', ');
+      const perLock = m.nodes.map((n) => fmt(n.bytesPerLock, 0)).join(' / ');
+      lines.push(`| ${m.target} | ${m.locks.toLocaleString('en-US')} | ${fmt(m.locksPerSec, 0)} | ${rss} | ${perLock} | ${fmt(m.stopMs, 0)} | ${fmt(m.serveMs, 0)} | ${m.verifiedAfterRestart} |`);
+    }
+    lines.push('', 'Bytes per lock = (VmRSS after loading and applying on every node - VmRSS before) / locks. Restart = every node stopped with SIGTERM, then spawned again on its data dir; serving = a write acknowledged and a loaded lock read back with its owner, through any node (redis: its AOF reloaded; etcd and quorumlock: an elected leader). etcd holds fewer locks when its load generator (one Node etcd3 client, ~2,400 txn/s here) would take too long.', '');
+  }
   // The issue's targets for quorumlock, each met or not (only those this run measured).
   const checks: Array<[string, boolean | undefined, string]> = [];
   const ql50 = cycle('quorumlock', 50);
@@ -139,12 +198,19 @@ function markdown(r: Results): string {
   if (b16) checks.push(['SET NX PX -c 50 -P 16 ≥ 50,000/s', b16.requestsPerSec >= 50_000, `${fmt(b16.requestsPerSec, 0)}/s`]);
   if (ql1) checks.push(['lock cycle @1 p50 < 1.5 ms', ql1.p50Ms < 1.5, `${fmt(ql1.p50Ms)} ms`]);
   if (ql1) checks.push(['lock cycle @1 p99 < 5 ms', ql1.p99Ms < 5, `${fmt(ql1.p99Ms)} ms`]);
+  const qlFailover = r.failover.find((x) => x.target === 'quorumlock');
+  if (qlFailover) checks.push([`failover median < 1.5 s (${qlFailover.runs.length} runs)`, qlFailover.medianMs < 1500, `${fmt(qlFailover.medianMs, 0)} ms`]);
+  if (qlFailover) checks.push([`failover max < 3 s (${qlFailover.runs.length} runs)`, qlFailover.maxMs < 3000, `${fmt(qlFailover.maxMs, 0)} ms`]);
+  const qlMemory = r.memory.find((x) => x.target === 'quorumlock');
+  if (qlMemory) checks.push([`< 400 bytes RSS per held lock per node (${qlMemory.locks.toLocaleString('en-US')} locks)`, qlMemory.bytesPerLockMax < 400, `${fmt(qlMemory.bytesPerLockMax, 0)} B (worst node)`]);
+  if (qlMemory) checks.push(['serving within 10 s of a restart', qlMemory.serveMs < 10_000, `${fmt(qlMemory.serveMs, 0)} ms`]);
   if (checks.length) {
     lines.push('| quorumlock target (issue 6) | measured | met |', '|---|---:|:---:|');
     for (const [what, met, measured] of checks) lines.push(`| ${what} | ${measured} | ${met ? 'yes' : 'no'} |`);
     lines.push('');
   }
   for (const e of r.errors) lines.push(`- **${e.target} failed**: ${e.error}`);
+  lines.push(`Whole run: ${fmt(r.durationSeconds / 60, 1)} min.`, '');
   lines.push(`![throughput and p99 against clients](${r.date}.svg)`, '');
   return lines.join('\n');
 }
@@ -155,7 +221,8 @@ const COLORS: Record<string, string> = { redis: '#d62728', 'redis-aof-always': '
 
 function svgChart(r: Results): string {
   const width = 1000;
-  const height = 420;
+  const secondRow = r.failover.length > 0 || r.memory.length > 0;
+  const height = secondRow ? 840 : 420;
   const panelW = 420;
   const panelH = 300;
   const top = 50;
@@ -212,13 +279,81 @@ function svgChart(r: Results): string {
       for (const c of coords) out.push(`<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="3" fill="${color}"/>`);
     }
   });
-  targets.forEach((target, k) => {
+  if (secondRow) out.push(...svgSecondRow(r, { top: 470, panelW, panelH, left, esc }));
+  const legendTargets = [...new Set([...targets, ...r.failover.map((f) => f.target), ...r.memory.map((m) => m.target)])];
+  legendTargets.forEach((target, k) => {
     const lx = 70 + k * 200;
-    out.push(`<rect x="${lx}" y="${height - 22}" width="14" height="4" fill="${COLORS[target] ?? '#555'}"/>`);
-    out.push(`<text x="${lx + 20}" y="${height - 15}">${esc(target)}</text>`);
+    out.push(`<rect x="${lx}" y="${398}" width="14" height="4" fill="${COLORS[target] ?? '#555'}"/>`);
+    out.push(`<text x="${lx + 20}" y="${405}">${esc(target)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+/**
+ * Workloads 4 and 5 as two panels: failover times (one dot per run, a bar at the median, dashed
+ * lines at the 1.5 s median and 3 s max targets) and bytes of RSS per held lock (one bar per node,
+ * a dashed line at the 400-byte target).
+ */
+function svgSecondRow(r: Results, g: { top: number; panelW: number; panelH: number; left: number[]; esc: (s: string) => string }): string[] {
+  const out: string[] = [];
+  const { top, panelW, panelH, left, esc } = g;
+  const axes = (x0: number, title: string, yHi: number, unit: (v: number) => string, target: Array<[number, string]>): ((v: number) => number) => {
+    const y = (v: number): number => top + panelH - (Math.min(v, yHi) / yHi) * panelH;
+    out.push(`<text x="${x0 + panelW / 2}" y="${top - 10}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`);
+    out.push(`<line x1="${x0}" y1="${top + panelH}" x2="${x0 + panelW}" y2="${top + panelH}" stroke="black"/>`);
+    out.push(`<line x1="${x0}" y1="${top}" x2="${x0}" y2="${top + panelH}" stroke="black"/>`);
+    for (let k = 0; k <= 5; k++) {
+      const v = (yHi * k) / 5;
+      out.push(`<line x1="${x0}" y1="${y(v)}" x2="${x0 + panelW}" y2="${y(v)}" stroke="#ddd"/>`);
+      out.push(`<text x="${x0 - 5}" y="${y(v) + 4}" text-anchor="end">${unit(v)}</text>`);
+    }
+    for (const [v, label] of target) {
+      out.push(`<line x1="${x0}" y1="${y(v)}" x2="${x0 + panelW}" y2="${y(v)}" stroke="black" stroke-dasharray="5,4"/>`);
+      out.push(`<text x="${x0 + panelW - 4}" y="${y(v) - 4}" text-anchor="end">${esc(label)}</text>`);
+    }
+    return y;
+  };
+  if (r.failover.length) {
+    const x0 = left[0];
+    const all = r.failover.flatMap((f) => f.runs.map((x) => x.firstAckMs)).filter(Number.isFinite);
+    const yHi = Math.max(3500, ...all) * 1.05;
+    const y = axes(x0, `Failover: kill -9 the leader -> first acknowledged write (ms)`, yHi, (v) => `${(v / 1000).toFixed(1)} s`, [[1500, 'median target 1.5 s'], [3000, 'max target 3 s']]);
+    const slot = panelW / r.failover.length;
+    r.failover.forEach((f, k) => {
+      const cx = x0 + slot * (k + 0.5);
+      const color = COLORS[f.target] ?? '#555';
+      out.push(`<line x1="${cx - slot / 4}" y1="${y(f.medianMs)}" x2="${cx + slot / 4}" y2="${y(f.medianMs)}" stroke="${color}" stroke-width="3"/>`);
+      f.runs.forEach((run, i) => {
+        if (!Number.isFinite(run.firstAckMs)) return;
+        const jitter = ((i % 5) - 2) * 6;
+        out.push(`<circle cx="${(cx + jitter).toFixed(1)}" cy="${y(run.firstAckMs).toFixed(1)}" r="3.5" fill="${color}" fill-opacity="0.7"/>`);
+      });
+      out.push(`<text x="${cx}" y="${top + panelH + 16}" text-anchor="middle">${esc(f.target)} (n=${f.runs.length})</text>`);
+      out.push(`<text x="${cx}" y="${top + panelH + 32}" text-anchor="middle">median ${f.medianMs.toFixed(0)}, max ${f.maxMs.toFixed(0)} ms</text>`);
+    });
+  }
+  if (r.memory.length) {
+    const x0 = left[1];
+    const values = r.memory.flatMap((m) => m.nodes.map((n) => n.bytesPerLock));
+    const yHi = Math.max(500, ...values) * 1.1;
+    const y = axes(x0, 'RSS bytes per held lock, per node', yHi, (v) => v.toFixed(0), [[400, 'target < 400 B']]);
+    const slot = panelW / r.memory.length;
+    r.memory.forEach((m, k) => {
+      const color = COLORS[m.target] ?? '#555';
+      const barW = (slot * 0.7) / m.nodes.length;
+      m.nodes.forEach((n, i) => {
+        const bx = x0 + slot * k + slot * 0.15 + barW * i;
+        const v = Math.max(0, n.bytesPerLock);
+        out.push(`<rect x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + panelH - y(v)).toFixed(1)}" fill="${color}"/>`);
+        out.push(`<text x="${(bx + barW / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="10">${v.toFixed(0)}</text>`);
+      });
+      const cx = x0 + slot * (k + 0.5);
+      out.push(`<text x="${cx}" y="${top + panelH + 16}" text-anchor="middle">${esc(m.target)}</text>`);
+      out.push(`<text x="${cx}" y="${top + panelH + 32}" text-anchor="middle">${(m.locks / 1000).toFixed(0)}k locks, serving ${(m.serveMs / 1000).toFixed(1)} s after restart</text>`);
+    });
+  }
+  return out;
 }
 
 main().catch((error) => {
