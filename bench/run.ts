@@ -129,7 +129,8 @@ async function main(): Promise<void> {
   }
   results.durationSeconds = (Date.now() - startedMs) / 1000;
   fs.mkdirSync(resultsDir, { recursive: true });
-  const base = path.join(resultsDir, date);
+  // A quick run never overwrites the full run of the same day.
+  const base = path.join(resultsDir, quick ? `${date}-quick` : date);
   fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(`${base}.md`, markdown(results));
   fs.writeFileSync(`${base}.svg`, svgChart(results));
@@ -211,7 +212,7 @@ function markdown(r: Results): string {
   }
   for (const e of r.errors) lines.push(`- **${e.target} failed**: ${e.error}`);
   lines.push(`Whole run: ${fmt(r.durationSeconds / 60, 1)} min.`, '');
-  lines.push(`![throughput and p99 against clients](${r.date}.svg)`, '');
+  lines.push(`![throughput and p99 against clients; failover; memory per lock](${r.date}${r.quick ? '-quick' : ''}.svg)`, '');
   return lines.join('\n');
 }
 
