@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { binPath, freePort, tempDir, waitFor, ping } from '../test/helpers/servers';
 import { rssBytes } from './targets/target';
-import { spawnTracked } from './targets/processes';
+import { spawnTracked, trackDir } from './targets/processes';
 import { lockKey, lockOwner } from './workloads/memory';
 
 const N = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100_000);
@@ -89,7 +89,7 @@ function analyse(file: string, perLock: number): string {
 }
 
 async function main(): Promise<void> {
-  const dir = tempDir('quorumlock-heap-');
+  const dir = trackDir(tempDir('quorumlock-heap-'));
   const port = await freePort();
   const node = spawnTracked(process.execPath, ['--heapsnapshot-signal=SIGUSR2', binPath, 'serve', '--port', String(port), '--raft-port', String(await freePort()), '--data-dir', path.join(dir, 'data')], { cwd: dir });
   try {

@@ -4,9 +4,10 @@
 // dirs); its processes, including restarted ones, are registered with ./processes so Ctrl-C or a
 // crash of the benchmark kills them.
 
+import * as path from 'node:path';
 import { Cluster, raftInfo } from '../../test/helpers/cluster';
 import { waitFor } from '../../test/helpers/net';
-import { trackChild } from './processes';
+import { trackChild, trackDir } from './processes';
 import type { NodeControl, Target } from './target';
 
 /** quorumlock's defaults (src/server/config.ts), passed explicitly because the helper's differ. */
@@ -22,6 +23,8 @@ export async function startQuorumlock(nodes = 3): Promise<Target> {
   try {
     const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS });
     for (const node of cluster.nodes.values()) if (node.child) trackChild(node.child);
+    // The helper's temp root (the parent of every data dir) goes too if the benchmark is killed.
+    trackDir(path.dirname(cluster.node('n1').dataDir));
     const leader = await cluster.leader();
     return { name: 'quorumlock', kind: 'quorumlock', host: '127.0.0.1', port: leader.port, nodes: control(cluster), stop };
   } catch (error) {
