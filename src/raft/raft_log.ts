@@ -171,14 +171,16 @@ export class RaftLog {
     return out;
   }
 
-  hasCommittedToApply(): boolean {
-    return this.committed > this.applying;
+  /** Whether committed entries up to `limit` (default: all) wait to be handed out for applying. */
+  hasCommittedToApply(limit = Number.MAX_SAFE_INTEGER): boolean {
+    return Math.min(this.committed, limit) > this.applying;
   }
 
-  takeCommitted(): Entry[] {
-    if (!this.hasCommittedToApply()) return [];
-    const out = this.entries.slice(this.applying - this.snapIndex, this.committed - this.snapIndex);
-    this.applying = this.committed;
+  takeCommitted(limit = Number.MAX_SAFE_INTEGER): Entry[] {
+    if (!this.hasCommittedToApply(limit)) return [];
+    const to = Math.min(this.committed, limit);
+    const out = this.entries.slice(this.applying - this.snapIndex, to - this.snapIndex);
+    this.applying = to;
     return out;
   }
 

@@ -20,8 +20,11 @@
 //     apply(rd.committedEntries); serveReads(rd.readStates)
 //     node.advance();                                  // conf changes take effect here
 //   }
-// ready() must not be called again before advance(); step/tick/propose may be called in between
-// (while the write is on disk) and their effects go into the next Ready.
+// ready() must not be called again before advance() (hasReady() says false), except by a leader
+// whose term and vote are durable: it may hold up to MAX_OUTSTANDING_READIES Readys at once,
+// advanced in the order they were taken. Such a Ready has sendBeforePersist: its messages go out,
+// and its committedEntries (all durable here) are applied, as soon as it is taken; only advance()
+// waits for its write. step/tick/propose may be called in between and go into the next Ready.
 //
 // Elections: a follower campaigns after a randomized timeout in [electionTicks, 2*electionTicks).
 // With one voter, campaign() (or the first timeout) makes it leader immediately: it needs no
@@ -170,6 +173,8 @@ const SNAPSHOT_WINDOW_CHUNKS = 16;
 const SNAPSHOT_EARLY_CHUNKS_MAX = 64;
 /** Heartbeat responses without snapshot progress before the unacknowledged chunks are resent. */
 const SNAPSHOT_STALL_HEARTBEATS = 3;
+/** How many Readys a leader may have on their way to disk at once (each is one fsync at most). */
+const MAX_OUTSTANDING_READIES = 8;
 const EMPTY_ENTRIES: readonly Entry[] = Object.freeze([]);
 const EMPTY_DATA = new Uint8Array(0);
 /** Vote context that tells voters to ignore their leader lease: a transfer the leader asked for. */
@@ -180,6 +185,7 @@ function isTransfer(context: Uint8Array | null): boolean {
 }
 
 interface Outstanding {
+  readonly hardState: HardState | undefined;
   readonly committedEntries: readonly Entry[];
   readonly snapshotMeta: SnapshotMeta | null;
   /** The last entry (or snapshot) this Ready persists, which becomes stable at advance(). */
@@ -232,7 +238,11 @@ export class RaftNode {
   private needBroadcast = false;
   private prevSoft: SoftState;
   private prevHard: HardState;
-  private outstanding: Outstanding | null = null;
+  /** Readys handed out and not yet advanced, oldest first (more than one only for a pipelining leader). */
+  private outstanding: Outstanding[] = [];
+  /** Term and vote as last made durable (advance() of a Ready carrying them, or loaded from disk). */
+  private durableTerm = 0;
+  private durableVote: NodeId = '';
 
   /** The latest snapshot (ours or installed from the leader), kept to send to lagging followers. */
   private snapshot: Snapshot | null = null;
@@ -297,6 +307,8 @@ export class RaftNode {
     this.rebuildProgress();
     this.prevSoft = { leaderId: '', role: 'follower' };
     this.prevHard = fresh ? { term: 0, vote: '', commit: 0 } : { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.durableTerm = this.prevHard.term;
+    this.durableVote = this.prevHard.vote;
     this.becomeFollower(this.term, '');
     this.invariants();
   }
@@ -405,8 +417,18 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- Ready
 
+  /**
+   * A leader whose term and vote are durable works ahead of its disk: its Readys may be taken
+   * before earlier ones are advanced (up to a bound), their messages sent at once and their
+   * committed entries (only durable ones) applied at once; see Ready.sendBeforePersist.
+   */
+  private leaderAheadOfDisk(): boolean {
+    return this.role === 'leader' && this.term === this.durableTerm && this.vote === this.durableVote;
+  }
+
   hasReady(): boolean {
-    if (this.outstanding) return false;
+    const ahead = this.leaderAheadOfDisk();
+    if (this.outstanding.length > 0 && !(ahead && this.outstanding.length < MAX_OUTSTANDING_READIES)) return false;
     this.flush();
     const hs = this.hardState();
     return (
@@ -414,7 +436,7 @@ export class RaftNode {
       this.readStates.length > 0 ||
       this.log.hasUnhanded() ||
       this.log.unstableSnapshot !== null ||
-      this.log.hasCommittedToApply() ||
+      this.log.hasCommittedToApply(ahead ? this.log.stable : undefined) ||
       !sameHard(hs, this.prevHard) ||
       this.role !== this.prevSoft.role ||
       this.leaderId !== this.prevSoft.leaderId
@@ -422,18 +444,22 @@ export class RaftNode {
   }
 
   ready(): Ready {
-    assert(this.outstanding === null, 'ready() called again before advance()');
+    // A leader whose term and vote are already durable may send before its own write finishes:
+    // its messages carry entries it does not yet count for itself (see RaftLog.stable), and the
+    // committed entries it hands out are durable here already, so they may be applied at once.
+    const sendBeforePersist = this.leaderAheadOfDisk();
+    assert(
+      this.outstanding.length === 0 || (sendBeforePersist && this.outstanding.length < MAX_OUTSTANDING_READIES),
+      'ready() called again before advance()',
+    );
     this.flush();
     const soft: SoftState = { leaderId: this.leaderId, role: this.role };
     const hard = this.hardState();
     const snapshot = this.log.unstableSnapshot ?? undefined;
     this.log.unstableSnapshot = null;
     const entries = this.log.takeUnhanded();
-    const committedEntries = this.log.takeCommitted();
+    const committedEntries = this.log.takeCommitted(sendBeforePersist ? this.log.stable : undefined);
     const hardChanged = !sameHard(hard, this.prevHard);
-    // A leader whose term and vote are already durable may send before its own write finishes:
-    // its messages carry entries it does not yet count for itself (see RaftLog.stable).
-    const sendBeforePersist = this.role === 'leader' && hard.term === this.prevHard.term && hard.vote === this.prevHard.vote;
     const rd: Ready = {
       softState: soft.role !== this.prevSoft.role || soft.leaderId !== this.prevSoft.leaderId ? soft : undefined,
       hardState: hardChanged ? hard : undefined,
@@ -450,20 +476,24 @@ export class RaftNode {
     this.prevSoft = soft;
     this.prevHard = hard;
     const lastPersisted = entries.length > 0 ? entries[entries.length - 1] : snapshot ? snapshot.meta : null;
-    this.outstanding = {
+    this.outstanding.push({
+      hardState: hardChanged ? hard : undefined,
       committedEntries,
       snapshotMeta: snapshot ? snapshot.meta : null,
       persistIndex: lastPersisted ? lastPersisted.index : 0,
       persistTerm: lastPersisted ? lastPersisted.term : 0,
-    };
+    });
     return rd;
   }
 
-  /** The last Ready is persisted, sent and applied. Conf changes in it take effect now. */
+  /** The oldest outstanding Ready is persisted, sent and applied. Conf changes in it take effect now. */
   advance(): void {
-    const done = this.outstanding;
-    assert(done !== null, 'advance() without ready()');
-    this.outstanding = null;
+    const done = this.outstanding.shift();
+    assert(done !== undefined, 'advance() without ready()');
+    if (done.hardState) {
+      this.durableTerm = done.hardState.term;
+      this.durableVote = done.hardState.vote;
+    }
     const snap = done.snapshotMeta;
     if (snap && snap.index > this.confIndex) {
       this.conf = snap.conf;

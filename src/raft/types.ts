@@ -153,9 +153,10 @@ export interface Ready {
   /** True when term/vote, entries or a snapshot changed: the write must be fsynced. A commit-only change need not be. */
   readonly mustSync: boolean;
   /**
-   * True when `messages` may be sent before this Ready is persisted (a leader's, whose term and vote
-   * are already durable): the leader's disk write then overlaps its followers'. Otherwise messages
-   * go out only after the write is durable.
+   * True for a leader whose term and vote are already durable: `messages` may be sent, and
+   * `committedEntries` (durable here) applied and `readStates` served, before this Ready is
+   * persisted, so the leader's disk write overlaps its followers' and later Readys may be taken
+   * before this one is advanced. Otherwise everything waits for the write to be durable.
    */
   readonly sendBeforePersist: boolean;
 }

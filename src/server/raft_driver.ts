@@ -31,7 +31,8 @@ import * as path from 'node:path';
 interface WriteWaiter {
   readonly term: number;
   readonly resolve: (reply: Reply) => void;
-  readonly proposedAtMs: number;
+  /** performance.now() at proposal, for raft_write_latency_avg_usec. */
+  readonly proposedAt: number;
 }
 
 interface PendingRead {
@@ -95,12 +96,16 @@ export class RaftDriver implements ReplicatedNode {
   private tickTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private processScheduled = false;
-  private processing = false;
+  /** Readys taken and not yet advanced, oldest first; `persisted` once their write is done. */
+  private readonly pipeline: Array<{ readonly ready: Ready; persisted: boolean }> = [];
+  /** What INFO raft reports about batching and write latency. */
+  private readonly counters = { entriesPersisted: 0, appendMessagesSent: 0, entriesInAppends: 0, writesApplied: 0, writeMicrosTotal: 0 };
+  /** The latest write issued (writes complete in issue order): stop() waits for it. */
+  private lastWrite: Promise<void> = Promise.resolve();
   private readScheduled = false;
   private stopped = false;
   /** Set by stop(): new commands are refused while the ones in flight finish. */
   private draining = false;
-  private idle: Promise<void> = Promise.resolve();
 
   /** nodeId -> host:port where that member serves clients (learned from its hello messages). */
   protected readonly clientAddresses = new Map<string, string>();
@@ -377,7 +382,7 @@ export class RaftDriver implements ReplicatedNode {
     }
     this.scheduleProcess();
     return new Promise((resolve) => {
-      this.waiters.set(result.index, { term: result.term, resolve, proposedAtMs: Date.now() });
+      this.waiters.set(result.index, { term: result.term, resolve, proposedAt: performance.now() });
     });
   }
 
@@ -454,41 +459,64 @@ export class RaftDriver implements ReplicatedNode {
     this.processScheduled = true;
     setImmediate(() => {
       this.processScheduled = false;
-      void this.process();
+      this.pump();
     });
   }
 
-  private async process(): Promise<void> {
-    // After stop() began closing, a Ready scheduled earlier must not reach the closed storage.
-    if (this.processing || this.stopped) return;
-    this.processing = true;
-    let release!: () => void;
-    this.idle = new Promise((resolve) => (release = resolve));
-    try {
-      while (this.node.hasReady()) {
-        const ready = this.node.ready();
-        // A leader's appends go out while its own fsync runs: the followers' writes overlap ours.
-        if (ready.sendBeforePersist && ready.messages.length > 0) this.sendMessages(ready.messages);
-        await this.persist(ready);
-        this.handleReady(ready);
-        this.node.advance();
-        for (const check of [...this.conditionWaiters]) check();
-        // Only after advance() does the core count the entries as applied, so a snapshot may cover them.
-        this.maybeSnapshot();
-      }
-    } catch (error) {
-      // A failed fsync leaves us unable to promise durability: stop rather than acknowledge.
-      this.logger.error('raft storage write failed; stopping the node to protect acknowledged writes', {
-        err: error as Error,
-        hint: 'check the disk holding --data-dir, then restart the node',
-      });
-      process.exitCode = 1;
-      void this.stop();
-    } finally {
-      this.processing = false;
-      release();
+  /**
+   * Takes every Ready the core has and starts writing it. A follower or candidate gets one at a
+   * time: its messages and applies wait for its write (completePersisted). A leader whose term
+   * is durable gets several (Ready.sendBeforePersist): their appends go out and their committed
+   * entries (durable here) are applied at once, so the leader's fsync overlaps its followers' and
+   * a commit never waits behind an unrelated write.
+   */
+  private pump(): void {
+    // After stop() began closing, a Ready must not reach the closed storage.
+    if (this.stopped) return;
+    while (this.node.hasReady()) {
+      const ready = this.node.ready();
+      this.counters.entriesPersisted += ready.entries.length;
+      const slot = { ready, persisted: false };
+      this.pipeline.push(slot);
+      if (ready.sendBeforePersist) this.handleReady(ready);
+      const write = this.persist(ready).then(
+        () => {
+          slot.persisted = true;
+          this.completePersisted();
+        },
+        (error: unknown) => this.onStorageFailure(error),
+      );
+      this.lastWrite = write;
     }
-    if (!this.stopped && this.node.hasReady()) this.scheduleProcess();
+  }
+
+  /** Advances the Readys whose writes are done, oldest first (writes complete in order). */
+  private completePersisted(): void {
+    if (this.stopped) return;
+    let advanced = false;
+    while (this.pipeline.length > 0 && this.pipeline[0].persisted) {
+      const { ready } = this.pipeline.shift()!;
+      if (!ready.sendBeforePersist) this.handleReady(ready);
+      this.node.advance();
+      advanced = true;
+    }
+    if (!advanced) return;
+    for (const check of [...this.conditionWaiters]) check();
+    // Only after advance() does the core count the entries as applied, so a snapshot may cover them.
+    if (this.pipeline.length === 0) this.maybeSnapshot();
+    // advance() can make a Ready (our own copy became durable: a commit); take it now.
+    this.pump();
+  }
+
+  private onStorageFailure(error: unknown): void {
+    if (this.stopped) return;
+    // A failed fsync leaves us unable to promise durability: stop rather than acknowledge.
+    this.logger.error('raft storage write failed; stopping the node to protect acknowledged writes', {
+      err: error as Error,
+      hint: 'check the disk holding --data-dir, then restart the node',
+    });
+    process.exitCode = 1;
+    void this.stop();
   }
 
   private async persist(ready: Ready): Promise<void> {
@@ -512,8 +540,9 @@ export class RaftDriver implements ReplicatedNode {
       this.appliedIndex = ready.snapshot.meta.index;
       this.lastSnapshotIndex = ready.snapshot.meta.index;
     }
-    // Otherwise messages go out only after the hard state and entries they depend on are durable.
-    if (!ready.sendBeforePersist && ready.messages.length > 0) this.sendMessages(ready.messages);
+    // Called when the Ready is taken (sendBeforePersist) or once its write is durable (otherwise):
+    // either way its messages may go now.
+    if (ready.messages.length > 0) this.sendMessages(ready.messages);
     // Read points first, then entries one at a time, serving each read as soon as its point is applied.
     for (const state of ready.readStates) {
       const context = Buffer.from(state.context).toString();
@@ -531,6 +560,11 @@ export class RaftDriver implements ReplicatedNode {
   }
 
   private sendMessages(messages: Ready['messages']): void {
+    for (const m of messages) {
+      if (m.type !== 'app' || m.entries.length === 0) continue;
+      this.counters.appendMessagesSent++;
+      this.counters.entriesInAppends += m.entries.length;
+    }
     this.link?.sendRaft(messages);
   }
 
@@ -553,6 +587,8 @@ export class RaftDriver implements ReplicatedNode {
     const waiter = this.waiters.get(entry.index);
     if (waiter) {
       this.waiters.delete(entry.index);
+      this.counters.writesApplied++;
+      this.counters.writeMicrosTotal += (performance.now() - waiter.proposedAt) * 1000;
       waiter.resolve(waiter.term === entry.term ? reply : Outcome.overwritten);
     }
   }
@@ -690,6 +726,11 @@ export class RaftDriver implements ReplicatedNode {
       fsyncCount: this.storage.stats().fsyncCount,
       fsyncAvgMicros: Math.round(this.storage.stats().fsyncAvgMicros),
       proposalsPending: this.waiters.size,
+      entriesPersisted: this.counters.entriesPersisted,
+      appendMessagesSent: this.counters.appendMessagesSent,
+      entriesInAppends: this.counters.entriesInAppends,
+      writesApplied: this.counters.writesApplied,
+      writeLatencyAvgMicros: this.counters.writesApplied === 0 ? 0 : Math.round(this.counters.writeMicrosTotal / this.counters.writesApplied),
     };
   }
 
@@ -738,7 +779,7 @@ export class RaftDriver implements ReplicatedNode {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    while (this.processing) await this.idle;
+    await this.lastWrite;
     await this.snapshotSaving;
     for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);
     this.waiters.clear();

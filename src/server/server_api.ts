@@ -25,6 +25,14 @@ export interface NodeStatus {
   readonly fsyncCount: number;
   readonly fsyncAvgMicros: number;
   readonly proposalsPending: number;
+  /** Log entries written to disk: with fsyncCount, how many entries share one fsync. */
+  readonly entriesPersisted: number;
+  /** Append messages with entries sent to followers, and the entries in them. */
+  readonly appendMessagesSent: number;
+  readonly entriesInAppends: number;
+  /** Writes proposed here and answered, and their mean time from proposal to applied. */
+  readonly writesApplied: number;
+  readonly writeLatencyAvgMicros: number;
 }
 
 /** One cluster member as discovery commands (CLUSTER, SENTINEL, -MOVED) present it. */

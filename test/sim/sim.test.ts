@@ -27,9 +27,9 @@ t.test(`${SCHEDULES} seeded schedules pass every safety checker and converge`, a
 const variants: Array<[keyof RaftBugs, number, RegExp]> = [
   ['grantVoteTwice', 100, /vote|two leaders/],
   ['noPreVoteTermCheck', 100, /two leaders|leader completeness|state machine safety|core assertion/],
-  ['commitPreviousTermByCounting', 1200, /state machine safety|leader completeness|stale read|acknowledged|log matching|core assertion/],
+  ['commitPreviousTermByCounting', 6000, /state machine safety|leader completeness|stale read|acknowledged|log matching|core assertion/],
   // The leader sends before its own write is durable (as the driver does); counting itself early is unsafe.
-  ['countSelfBeforePersist', 600, /state machine safety|leader completeness|stale read|acknowledged|log matching|core assertion/],
+  ['countSelfBeforePersist', 2000, /state machine safety|leader completeness|stale read|acknowledged|log matching|core assertion/],
 ];
 
 for (const [bug, seedsMax, kind] of variants) {

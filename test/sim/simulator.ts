@@ -46,6 +46,8 @@ export interface SimStats {
   pauses: number;
   snapshots: number;
   snapshotsInstalled: number;
+  /** Readys a leader took while earlier ones were still on their way to disk. */
+  pipelinedReadys: number;
   confChanges: number;
   transfers: number;
   proposals: number;
@@ -85,7 +87,8 @@ interface SimNode {
   readonly jitter: Prng;
   raft: RaftNode | null;
   pausedUntil: number;
-  inflight: { rd: Ready; doneAt: number } | null;
+  /** Readys taken and not yet persisted, oldest first (several only for a pipelining leader). */
+  inflight: Array<{ rd: Ready; doneAt: number }>;
   // Volatile state machine: the applied proposal ids (deduplicated), as a list register.
   ids: string[];
   idSet: Set<string>;
@@ -112,6 +115,8 @@ interface Faults {
   readonly proposeRate: number;
   readonly readRate: number;
   readonly diskDelayRate: number;
+  /** A delayed write takes 1..this many micro-steps: long enough for a leader to crash with appends already sent. */
+  readonly diskDelayMaxMicro: number;
 }
 
 export class Simulation {
@@ -154,6 +159,7 @@ export class Simulation {
       pauses: 0,
       snapshots: 0,
       snapshotsInstalled: 0,
+      pipelinedReadys: 0,
       confChanges: 0,
       transfers: 0,
       proposals: 0,
@@ -181,6 +187,7 @@ export class Simulation {
       proposeRate: rng.pick([0.01, 0.03, 0.1]),
       readRate: rng.pick([0, 0.05]),
       diskDelayRate: rng.pick([0, 0.5]),
+      diskDelayMaxMicro: rng.pick([3, 8]),
     } : {
       lossRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1, 0.2]),
       dupRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1]),
@@ -195,6 +202,7 @@ export class Simulation {
       proposeRate: rng.pick([0.05, 0.2, 0.5]),
       readRate: rng.pick([0, 0.05, 0.2]),
       diskDelayRate: rng.pick([0, 0.3, 0.7]),
+      diskDelayMaxMicro: rng.pick([3, 8]),
     };
     this.raftTemplate = {
       electionTicks: 10,
@@ -277,7 +285,7 @@ export class Simulation {
       jitter: this.rng.fork(),
       raft: null,
       pausedUntil: 0,
-      inflight: null,
+      inflight: [],
       ids: [],
       idSet: new Set(),
       appliedIndex: 0,
@@ -305,7 +313,7 @@ export class Simulation {
         applied: snap ? snap.meta.index : 0,
       },
     );
-    n.inflight = null;
+    n.inflight = [];
     n.pausedUntil = 0;
     if (snap) {
       n.ids = decodeState(snap.data);
@@ -323,10 +331,10 @@ export class Simulation {
   }
 
   private crash(n: SimNode): void {
-    this.log(`crash ${n.id}${n.inflight ? ' (losing an unpersisted Ready)' : ''}`);
+    this.log(`crash ${n.id}${n.inflight.length > 0 ? ` (losing ${n.inflight.length} unpersisted Ready)` : ''}`);
     this.stats.crashes++;
     n.raft = null;
-    n.inflight = null;
+    n.inflight = [];
     // Writes made without fsync since the last synced one may be lost (or not).
     if (this.rng.chance(0.5)) n.disk.hardState = n.disk.syncedHardState;
   }
@@ -335,19 +343,21 @@ export class Simulation {
   private drive(n: SimNode): void {
     for (let guard = 0; guard < 100; guard++) {
       if (!this.isRunning(n)) return;
-      if (n.inflight) {
-        if (n.inflight.doneAt > this.now) return;
-        const { rd } = n.inflight;
-        n.inflight = null;
+      if (n.inflight.length > 0 && n.inflight[0].doneAt <= this.now) {
+        const { rd } = n.inflight.shift()!;
         this.complete(n, rd);
         continue;
       }
       if (!n.raft!.hasReady()) return;
       const rd = n.raft!.ready();
-      const delay = this.rng.chance(this.faults.diskDelayRate) ? this.rng.int(1, 3) : 0;
-      // A leader's messages overlap its own disk write, as the real driver sends them.
-      if (rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
-      n.inflight = { rd, doneAt: this.now + delay };
+      const delay = this.rng.chance(this.faults.diskDelayRate) ? this.rng.int(1, this.faults.diskDelayMaxMicro) : 0;
+      // Writes finish in the order they were issued (one storage queue).
+      const last = n.inflight.length > 0 ? n.inflight[n.inflight.length - 1].doneAt : 0;
+      if (n.inflight.length > 0) this.stats.pipelinedReadys++;
+      // A leader works ahead of its disk, as the real driver does: messages out, durable
+      // committed entries applied, reads served, all before the write finishes.
+      if (rd.sendBeforePersist) this.sendAndApply(n, rd);
+      n.inflight.push({ rd, doneAt: Math.max(this.now + delay, last) });
     }
     throw new Violation(`${n.id}: Ready loop does not settle`);
   }
@@ -387,9 +397,20 @@ export class Simulation {
     }
     // A synced write makes every earlier write durable too (one sequential log on disk).
     if (rd.mustSync) disk.syncedHardState = disk.hardState;
-    // 2. send
-    if (!rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
-    // 3. apply
+    // 2. send, 3. apply (a pipelining leader did both when it took the Ready)
+    if (!rd.sendBeforePersist) this.sendAndApply(n, rd);
+    raft.advance();
+    // Conf changes take effect when applied: the core's configuration is the applied log's
+    // (once every Ready taken is advanced: a pipelining leader applies ahead of advance()).
+    const conf = raft.status().conf;
+    if (n.inflight.length === 0 && !confEquals(conf, n.appliedConf)) {
+      throw new Violation(`${n.id}: core configuration ${JSON.stringify(conf)} differs from the applied log's ${JSON.stringify(n.appliedConf)}`);
+    }
+  }
+
+  /** The driver's side effects of a Ready: send its messages, install its snapshot, apply, serve reads. */
+  private sendAndApply(n: SimNode, rd: Ready): void {
+    for (const m of rd.messages) this.send(m);
     if (rd.snapshot) {
       this.stats.snapshotsInstalled++;
       this.log(`${n.id} installs snapshot at ${rd.snapshot.meta.index}`);
@@ -411,12 +432,6 @@ export class Simulation {
         throw new Violation(`stale read on ${n.id}: ReadIndex ${rs.index} misses a write acknowledged at index ${read.minIndex} before the read began`);
       }
       this.stats.readsServed++;
-    }
-    raft.advance();
-    // Conf changes take effect when applied: the core's configuration is the applied log's.
-    const conf = raft.status().conf;
-    if (!confEquals(conf, n.appliedConf)) {
-      throw new Violation(`${n.id}: core configuration ${JSON.stringify(conf)} differs from the applied log's ${JSON.stringify(n.appliedConf)}`);
     }
   }
 
@@ -631,7 +646,7 @@ export class Simulation {
   }
 
   private takeSnapshot(): void {
-    const candidates = [...this.nodes.values()].filter((n) => this.isRunning(n) && n.inflight === null);
+    const candidates = [...this.nodes.values()].filter((n) => this.isRunning(n) && n.inflight.length === 0);
     if (candidates.length === 0) return;
     const n = this.rng.pick(candidates);
     const raft = n.raft!;
@@ -750,6 +765,8 @@ export class Simulation {
       delayMaxMicro: Math.min(this.faults.delayMaxMicro, 2),
       proposeRate: 0.05,
       readRate: this.faults.readRate > 0 ? 0.05 : 0,
+      // Short writes, so the healed cluster has idle moments in which to check convergence.
+      diskDelayMaxMicro: 3,
     };
     this.blocked.clear();
     for (const n of this.nodes.values()) {
@@ -784,7 +801,7 @@ export class Simulation {
     for (const id of this.proposed) if (!leader.idSet.has(id)) return false;
     for (const id of confMembers(status.conf)) {
       const n = this.nodes.get(id);
-      if (!n || n.raft === null || n.appliedIndex !== status.commit || n.inflight !== null) return false;
+      if (!n || n.raft === null || n.appliedIndex !== status.commit || n.inflight.length > 0) return false;
     }
     return true;
   }

@@ -110,6 +110,8 @@ export class RaftStorage {
   private failed: unknown = null;
   private closed = false;
 
+  /** The group of updates waiting for the write in progress to finish; they share the next batch. */
+  private coalescing: { updates: StorageUpdate[]; done: Promise<void> } | null = null;
   private fsyncCount = 0;
   private fsyncLastMicros = 0;
   private fsyncTotalMicros = 0;
@@ -160,9 +162,27 @@ export class RaftStorage {
     return this.snapshotMeta ? this.snapshotMeta.index : 0;
   }
 
-  /** Writes the update as one batch with { sync: true }; resolves once it is durable. */
+  /**
+   * Writes the update as one batch with { sync: true } (unless update.sync is false); resolves
+   * once it is durable. Updates saved while an earlier write is on disk are coalesced: they go
+   * out together in the next batch, with one fsync (group commit at the storage layer, so a
+   * leader that hands over a Ready per event-loop turn still pays one fsync per disk round).
+   */
   save(update: StorageUpdate): Promise<void> {
-    return this.enqueue(() => this.write(update));
+    if (update.snapshot) return this.enqueue(() => this.write([update]));
+    const open = this.coalescing;
+    if (open !== null) {
+      open.updates.push(update);
+      return open.done;
+    }
+    const group: { updates: StorageUpdate[]; done: Promise<void> } = { updates: [update], done: Promise.resolve() };
+    group.done = this.enqueue(() => {
+      // Once the write starts, later updates form the next group.
+      if (this.coalescing === group) this.coalescing = null;
+      return this.write(group.updates);
+    });
+    this.coalescing = group;
+    return group.done;
   }
 
   /**
@@ -229,73 +249,83 @@ export class RaftStorage {
     return result;
   }
 
-  private async write(update: StorageUpdate): Promise<void> {
-    const { hardState, snapshot } = update;
-    const entries = update.entries ?? [];
-    if (!hardState && !snapshot && entries.length === 0) return;
+  /** Writes the updates, in order, as one LevelDB batch: one fsync for all (none if none asks for it). */
+  private async write(updates: readonly StorageUpdate[]): Promise<void> {
+    assert(updates.length === 1 || updates.every((u) => !u.snapshot), 'a snapshot is written alone');
     const batch = this.db.batch();
     let diskFirst = this.diskFirst;
     let diskLast = this.diskLast;
     let snapshotMeta = this.snapshotMeta;
+    let term = this.term;
+    let sync = false;
+    let written = false;
+    for (const update of updates) {
+      const { hardState, snapshot } = update;
+      const entries = update.entries ?? [];
+      if (!hardState && !snapshot && entries.length === 0) continue;
+      written = true;
+      if (update.sync !== false) sync = true;
 
-    // A snapshot at or below the saved one adds nothing (the saved one covers it): skip it.
-    if (snapshot && snapshot.meta.index > this.snapshotIndex) {
-      const meta = snapshot.meta;
-      let keepAfter = false;
-      if (meta.index >= diskFirst && meta.index <= diskLast) {
-        const raw = await this.db.get(entryKey(meta.index));
-        const decoded = raw === undefined ? null : decodeEntry(meta.index, raw);
-        keepAfter = decoded !== null && decoded.ok && decoded.value.term === meta.term;
+      // A snapshot at or below the saved one adds nothing (the saved one covers it): skip it.
+      if (snapshot && snapshot.meta.index > this.snapshotIndex) {
+        const meta = snapshot.meta;
+        let keepAfter = false;
+        if (meta.index >= diskFirst && meta.index <= diskLast) {
+          const raw = await this.db.get(entryKey(meta.index));
+          const decoded = raw === undefined ? null : decodeEntry(meta.index, raw);
+          keepAfter = decoded !== null && decoded.ok && decoded.value.term === meta.term;
+        }
+        const deleteTo = keepAfter ? meta.index : diskLast;
+        for (let i = diskFirst; i <= deleteTo; i++) batch.del(entryKey(i));
+        if (keepAfter) {
+          diskFirst = meta.index + 1;
+        } else {
+          diskFirst = meta.index + 1;
+          diskLast = meta.index;
+        }
+        const data = snapshot.data;
+        const chunkCount = Math.ceil(data.length / snapshotChunkBytes);
+        for (let c = 0; c < chunkCount; c++) {
+          batch.put(chunkKey(c), data.subarray(c * snapshotChunkBytes, Math.min(data.length, (c + 1) * snapshotChunkBytes)));
+        }
+        const oldChunkCount = this.snapshotMeta ? this.snapshotMeta.chunkCount : 0;
+        for (let c = chunkCount; c < oldChunkCount; c++) batch.del(chunkKey(c));
+        snapshotMeta = { index: meta.index, term: meta.term, conf: meta.conf, dataBytes: data.length, chunkCount };
+        batch.put(snapshotMetaKey, encode(snapshotMeta));
       }
-      const deleteTo = keepAfter ? meta.index : diskLast;
-      for (let i = diskFirst; i <= deleteTo; i++) batch.del(entryKey(i));
-      if (keepAfter) {
-        diskFirst = meta.index + 1;
-      } else {
-        diskFirst = meta.index + 1;
-        diskLast = meta.index;
-      }
-      const data = snapshot.data;
-      const chunkCount = Math.ceil(data.length / snapshotChunkBytes);
-      for (let c = 0; c < chunkCount; c++) {
-        batch.put(chunkKey(c), data.subarray(c * snapshotChunkBytes, Math.min(data.length, (c + 1) * snapshotChunkBytes)));
-      }
-      const oldChunkCount = this.snapshotMeta ? this.snapshotMeta.chunkCount : 0;
-      for (let c = chunkCount; c < oldChunkCount; c++) batch.del(chunkKey(c));
-      snapshotMeta = { index: meta.index, term: meta.term, conf: meta.conf, dataBytes: data.length, chunkCount };
-      batch.put(snapshotMetaKey, encode(snapshotMeta));
-    }
 
-    if (entries.length > 0) {
-      const first = entries[0].index;
-      const snapshotIndex = snapshotMeta ? snapshotMeta.index : 0;
-      const lastIndex = Math.max(diskLast, snapshotIndex);
-      assert(first > snapshotIndex, `entries start at ${first}, inside the snapshot (index ${snapshotIndex})`);
-      assert(first <= lastIndex + 1, `entries start at ${first}, leaving a gap after the last index ${lastIndex}`);
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i];
-        assert(entry.index === first + i, `entries are not contiguous at ${first + i}`);
-        batch.put(entryKey(entry.index), encodeEntry(entry));
+      if (entries.length > 0) {
+        const first = entries[0].index;
+        const snapshotIndex = snapshotMeta ? snapshotMeta.index : 0;
+        const lastIndex = Math.max(diskLast, snapshotIndex);
+        assert(first > snapshotIndex, `entries start at ${first}, inside the snapshot (index ${snapshotIndex})`);
+        assert(first <= lastIndex + 1, `entries start at ${first}, leaving a gap after the last index ${lastIndex}`);
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i];
+          assert(entry.index === first + i, `entries are not contiguous at ${first + i}`);
+          batch.put(entryKey(entry.index), encodeEntry(entry));
+        }
+        const newLast = first + entries.length - 1;
+        // The stale tail: entries past the new last index belong to a log the leader overwrote.
+        for (let i = Math.max(newLast + 1, diskFirst); i <= diskLast; i++) batch.del(entryKey(i));
+        if (diskFirst > diskLast) diskFirst = first;
+        diskLast = newLast;
       }
-      const newLast = first + entries.length - 1;
-      // The stale tail: entries past the new last index belong to a log the leader overwrote.
-      for (let i = Math.max(newLast + 1, diskFirst); i <= diskLast; i++) batch.del(entryKey(i));
-      if (diskFirst > diskLast) diskFirst = first;
-      diskLast = newLast;
-    }
 
-    const term = hardState ? hardState.term : this.term;
-    if (entries.length > 0) {
-      const lastTerm = entries[entries.length - 1].term;
-      assert(lastTerm <= term, `entry ${entries[entries.length - 1].index} has term ${lastTerm}, beyond the hard state's term ${term}`);
+      if (hardState) term = hardState.term;
+      if (entries.length > 0) {
+        const lastTerm = entries[entries.length - 1].term;
+        assert(lastTerm <= term, `entry ${entries[entries.length - 1].index} has term ${lastTerm}, beyond the hard state's term ${term}`);
+      }
+      if (hardState) {
+        const lastIndex = Math.max(diskLast, snapshotMeta ? snapshotMeta.index : 0);
+        assert(hardState.commit <= lastIndex, `hard state commit ${hardState.commit} beyond last index ${lastIndex}`);
+        batch.put(hardStateKey, encode({ term: hardState.term, vote: hardState.vote, commit: hardState.commit }));
+      }
     }
-    if (hardState) {
-      const lastIndex = Math.max(diskLast, snapshotMeta ? snapshotMeta.index : 0);
-      assert(hardState.commit <= lastIndex, `hard state commit ${hardState.commit} beyond last index ${lastIndex}`);
-      batch.put(hardStateKey, encode({ term: hardState.term, vote: hardState.vote, commit: hardState.commit }));
-    }
+    if (!written) return;
 
-    await this.commit(batch, update.sync !== false);
+    await this.commit(batch, sync);
     this.diskFirst = diskFirst;
     this.diskLast = diskLast;
     this.snapshotMeta = snapshotMeta;

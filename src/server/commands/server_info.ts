@@ -128,6 +128,12 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['raft_proposals_pending', status.proposalsPending],
         ['raft_fsync_count', status.fsyncCount],
         ['raft_fsync_avg_usec', status.fsyncAvgMicros],
+        ['raft_entries_persisted', status.entriesPersisted],
+        ['raft_entries_per_fsync', ratio(status.entriesPersisted, status.fsyncCount)],
+        ['raft_append_messages_sent', status.appendMessagesSent],
+        ['raft_entries_per_append', ratio(status.entriesInAppends, status.appendMessagesSent)],
+        ['raft_writes_applied', status.writesApplied],
+        ['raft_write_latency_avg_usec', status.writeLatencyAvgMicros],
       ]);
     default:
       return null;
@@ -285,3 +291,8 @@ export const serverInfoCommands: ReadonlyArray<CommandDef<ServerHandler>> = [
   define('time', 1, ['loading', 'stale', 'fast'], 'Returns the server time.', time),
   define('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'Returns the replication role.', role),
 ];
+
+/** a / b with two decimals, 0 when b is 0 (INFO prints it as a plain number). */
+function ratio(a: number, b: number): string {
+  return b === 0 ? '0' : (a / b).toFixed(2);
+}
