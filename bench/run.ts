@@ -183,6 +183,9 @@ function markdown(r: Results): string {
       const perLock = m.nodes.map((n) => fmt(n.bytesPerLock, 0)).join(' / ');
       lines.push(`| ${m.target} | ${m.locks.toLocaleString('en-US')} | ${fmt(m.locksPerSec, 0)} | ${rss} | ${perLock} | ${fmt(m.stopMs, 0)} | ${fmt(m.serveMs, 0)} | ${m.verifiedAfterRestart} |`);
     }
+    for (const m of r.memory) {
+      if (m.retriedAcquires || m.leaderAfterLoad !== m.leaderBeforeLoad) lines.push(`- ${m.target}: the leader changed during the load (${m.leaderBeforeLoad} -> ${m.leaderAfterLoad}); ${m.retriedAcquires} acquires were refused and retried (first error: ${m.retryReason || 'none'}).`);
+    }
     lines.push('', 'Bytes per lock = (VmRSS after loading and applying on every node - VmRSS before) / locks. Restart = every node stopped with SIGTERM, then spawned again on its data dir; serving = a write acknowledged and a loaded lock read back with its owner, through any node (redis: its AOF reloaded; etcd and quorumlock: an elected leader). etcd holds fewer locks when its load generator (one Node etcd3 client, ~2,400 txn/s here) would take too long.', '');
   }
   // The issue's targets for quorumlock, each met or not (only those this run measured).

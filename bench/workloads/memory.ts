@@ -43,6 +43,11 @@ export interface MemoryResult {
   serveMs: number;
   /** Loaded locks found with their owner after the restart, out of the sample checked. */
   verifiedAfterRestart: string;
+  /** Leader before and after the load (a change means an election under load), and the acquires retried because of it. */
+  leaderBeforeLoad: string;
+  leaderAfterLoad: string;
+  retriedAcquires: number;
+  retryReason: string;
 }
 
 const TTL_MS = 600_000;
@@ -62,6 +67,24 @@ export function lockOwner(i: number): string {
   return a + b + b + a;
 }
 
+/** Acquires refused because of a leader change and retried, with the first error text seen. */
+export const retried = { count: 0, firstError: '' };
+
+async function retryAcquire(target: Target, conn: Redis, i: number, error: Error): Promise<void> {
+  retried.count++;
+  retried.firstError ||= error.message;
+  for (let attempt = 0; ; attempt++) {
+    await sleep(Math.min(200, 10 * 2 ** attempt));
+    try {
+      const reply = target.kind === 'quorumlock' ? await conn.call('LOCK', lockKey(i), lockOwner(i), String(TTL_MS)) : await conn.set(lockKey(i), lockOwner(i), 'PX', TTL_MS, 'NX');
+      if (reply === null) throw new Error(`${lockKey(i)} was already held`);
+      return;
+    } catch (e) {
+      if (attempt >= 50 || /already held/.test(String(e))) throw e;
+    }
+  }
+}
+
 async function loadRespLocks(target: Target, port: number, locks: number, log: (l: string) => void): Promise<void> {
   const conns = Array.from({ length: 4 }, () => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, enableOfflineQueue: true }));
   conns.forEach((c) => c.on('error', () => undefined));
@@ -73,18 +96,24 @@ async function loadRespLocks(target: Target, port: number, locks: number, log: (
     const lane = async (conn: Redis): Promise<void> => {
       while (next < locks) {
         const first = next;
-        next = Math.min(locks, next + BATCH);
+        const end = Math.min(locks, next + BATCH);
+        next = end;
         const pipeline = conn.pipeline();
-        for (let i = first; i < next; i++) {
+        for (let i = first; i < end; i++) {
           if (target.kind === 'quorumlock') pipeline.call('LOCK', lockKey(i), lockOwner(i), String(TTL_MS));
           else pipeline.set(lockKey(i), lockOwner(i), 'PX', TTL_MS, 'NX');
         }
         const replies = (await pipeline.exec()) ?? [];
-        for (const [error, reply] of replies) {
-          if (error) throw error;
-          if (reply === null) throw new Error('a fresh lock was already held');
+        const retries: Promise<void>[] = [];
+        for (let k = 0; k < replies.length; k++) {
+          const [error, reply] = replies[k];
+          // A leader change fails the uncommitted writes (CLUSTERDOWN, UNCERTAIN...): retry them as
+          // a client would; re-acquiring as the same owner is safe either way.
+          if (error) retries.push(retryAcquire(target, conn, first + k, error));
+          else if (reply === null) throw new Error(`${lockKey(first + k)} was already held`);
         }
-        done += next - first;
+        await Promise.all(retries);
+        done += end - first;
         if (nowMs() - lastLogMs > 10_000) {
           lastLogMs = nowMs();
           log(`    loaded ${done} of ${locks}`);
@@ -162,11 +191,16 @@ export async function runMemory(target: Target, options: { locks: number; log?: 
   await sleep(1000); // let the freshly started processes finish their start-up allocations
   const before = new Map(nodes.ids.map((id) => [id, rssBytes(nodes.pid(id))]));
 
-  const leaderPort = nodes.port(await nodes.leader());
+  const leaderBeforeLoad = await nodes.leader();
+  const leaderPort = nodes.port(leaderBeforeLoad);
+  retried.count = 0;
+  retried.firstError = '';
   const loadStartMs = nowMs();
   if (target.kind === 'etcd') await loadEtcdLocks(leaderPort, locks, log);
   else await loadRespLocks(target, leaderPort, locks, log);
   const loadSeconds = (nowMs() - loadStartMs) / 1000;
+  const leaderAfterLoad = await nodes.leader(30_000);
+  if (leaderAfterLoad !== leaderBeforeLoad || retried.count) log(`  leader ${leaderBeforeLoad} -> ${leaderAfterLoad} during the load; ${retried.count} acquires retried (${retried.firstError})`);
   for (const id of nodes.ids) await nodes.caughtUp(id, 120_000);
   await sleep(2000); // followers' last applies and the allocator settle
   const nodeResults: MemoryNode[] = nodes.ids.map((id) => {
@@ -204,5 +238,9 @@ export async function runMemory(target: Target, options: { locks: number; log?: 
     stopMs,
     serveMs,
     verifiedAfterRestart: `${found}/${checked}`,
+    leaderBeforeLoad,
+    leaderAfterLoad,
+    retriedAcquires: retried.count,
+    retryReason: retried.firstError,
   };
 }
