@@ -18,6 +18,8 @@ export interface Op {
   /** Client index and how it reaches the cluster (sentinel / cluster / plain:n3). */
   readonly client: number;
   readonly via: string;
+  /** The node the client sent it to, as far as the client library tells. */
+  node?: string;
   /** read / write / cad (compare-and-delete) / lock / unlock / set */
   readonly f: string;
   readonly key: string;
@@ -39,9 +41,12 @@ export interface FaultInterval {
   endMs: number;
 }
 
-/** Errors that mean the command was definitely not executed. */
+/**
+ * Errors that mean the command was definitely not executed. The Cluster client's "Too many Cluster
+ * redirections" wraps only replies it retries (CLUSTERDOWN, TRYAGAIN, MOVED): never executed.
+ */
 export function isDefiniteFailure(message: string): boolean {
-  return /^(CLUSTERDOWN|TRYAGAIN)\b/.test(message);
+  return /^(CLUSTERDOWN|TRYAGAIN)\b/.test(message) || /^Too many Cluster redirections\. Last error: (ReplyError: )?(CLUSTERDOWN|TRYAGAIN|MOVED)\b/.test(message);
 }
 
 export class History {
@@ -112,5 +117,5 @@ export function describeOp(op: Op): string {
   const end = op.outcome === 'unknown' ? `${op.completeMs}?` : String(op.completeMs);
   const what =
     op.f === 'read' ? `read -> ${JSON.stringify(op.value)}` : op.f === 'cad' ? `cad ${JSON.stringify(op.value)} -> ${op.result ?? '?'}` : `${op.f} ${JSON.stringify(op.value)}${op.result !== null ? ` -> ${op.result}` : ''}`;
-  return `#${op.id} c${op.client}(${op.via}) [${op.invokeMs}..${end} ms] ${op.key} ${what} ${op.outcome}${op.error ? ` (${op.error.split(' ').slice(0, 6).join(' ')})` : ''}`;
+  return `#${op.id} c${op.client}(${op.via}${op.node && !op.via.endsWith(op.node) ? `->${op.node}` : ''}) [${op.invokeMs}..${end} ms] ${op.key} ${what} ${op.outcome}${op.error ? ` (${op.error.split(' ').slice(0, 6).join(' ')})` : ''}`;
 }
