@@ -36,15 +36,17 @@ t.test('with --test-unsafe-local-reads and a follower cut off, the checker repor
   const seed = 7;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlock-faults-unsafe-'));
   let isolated = '';
-  const scenario = async ({ cluster, clients }: ScenarioContext): Promise<void> => {
+  const scenario = async ({ cluster, clients, history }: ScenarioContext): Promise<void> => {
     // A follower that a plain register client reads from, cut off from everyone.
     const leader = (await cluster.leader()).id;
     const plain = clients.filter((c) => c.workload === 'register' && c.via.startsWith('plain:')).map((c) => c.via.slice('plain:'.length));
     isolated = plain.find((id) => id !== leader)!;
     await sleep(2000);
+    const fault = history.fault('partition', `${isolated} | the others (drop)`);
     await cluster.isolate(isolated, 'drop');
     await sleep(8000);
     await cluster.heal();
+    history.endFault(fault);
     await sleep(1000);
   };
   const result = await runFaults({ seed, durationMs: 11_000, outDir, unsafeLocalReads: true, scenario, log: (line) => t.comment(line) });
