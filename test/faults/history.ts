@@ -89,12 +89,23 @@ export class History {
     interval.endMs = this.now();
   }
 
-  /** One JSON object per line: a header, then every fault, then every op. */
+  /** One JSON object per line: a header, then every fault, then every op (written in chunks: a long run has ~10^6 ops). */
   write(file: string, header: Record<string, unknown>): void {
-    const lines = [JSON.stringify({ type: 'header', startedAt: new Date(this.startedAtMs).toISOString(), ...header })];
-    for (const f of this.faults) lines.push(JSON.stringify({ type: 'fault', ...f }));
-    for (const op of this.ops) lines.push(JSON.stringify({ type: 'op', ...op }));
-    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const fd = fs.openSync(file, 'w');
+    try {
+      let chunk = JSON.stringify({ type: 'header', startedAt: new Date(this.startedAtMs).toISOString(), ...header }) + '\n';
+      for (const f of this.faults) chunk += JSON.stringify({ type: 'fault', ...f }) + '\n';
+      for (const op of this.ops) {
+        chunk += JSON.stringify({ type: 'op', ...op }) + '\n';
+        if (chunk.length > 1 << 20) {
+          fs.writeSync(fd, chunk);
+          chunk = '';
+        }
+      }
+      fs.writeSync(fd, chunk);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 
