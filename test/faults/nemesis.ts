@@ -29,8 +29,10 @@ export interface NemesisOptions {
   holdMs: [number, number];
   /** Rest between two faults, ms. */
   restMs: [number, number];
-  /** Largest clock offset, ms (both signs). */
+  /** Largest clock offset, ms. */
   clockOffsetMsMax: number;
+  /** Also draw clock offsets below zero (FAULTS_NEGATIVE_CLOCK=1). */
+  negativeClockOffsets?: boolean;
   kinds?: readonly FaultKind[];
 }
 
@@ -179,7 +181,9 @@ export class Nemesis {
       }
       case 'clock': {
         const id = this.prng.pick(ids);
-        const sign = this.prng.chance(0.5) ? 1 : -1;
+        // Both signs once `quorumlock serve` parses negative numbers (today its integer parser
+        // refuses '-3673' although the option's range is +-1 day): see results/report.md.
+        const sign = this.options.negativeClockOffsets && this.prng.chance(0.5) ? -1 : 1;
         const offsetMs = sign * this.prng.int(500, this.options.clockOffsetMsMax);
         const lead = this.prng.chance(0.5);
         const skew = { node: id, offsetMs, startMs: this.history.now(), endMs: Infinity };
