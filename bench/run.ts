@@ -10,6 +10,7 @@
 // Run: npm run bench [-- --quick]   (quick: 1 and 50 clients, 3 s each, 3 failovers, 100k locks;
 // under 3 minutes)
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -55,7 +56,9 @@ const TARGETS: Array<{ name: string; start: () => Promise<Target>; memory: boole
 interface Results {
   date: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  /** HEAD when the run started (the working tree may have had uncommitted changes on top). */
+  commit: string;
   plan: Plan;
   lockCycle: LockCycleResult[];
   redisBenchmark: RedisBenchmarkResult[];
@@ -71,7 +74,8 @@ async function main(): Promise<void> {
   const results: Results = {
     date,
     quick,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', node: process.version, platform: `${os.type()} ${os.release()}` },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', node: process.version, platform: `${os.type()} ${os.release()}`, loadAverageAtStart: os.loadavg(), loadAverageAtEnd: [] },
+    commit: gitHead(),
     plan,
     lockCycle: [],
     redisBenchmark: [],
@@ -128,6 +132,7 @@ async function main(): Promise<void> {
     }
   }
   results.durationSeconds = (Date.now() - startedMs) / 1000;
+  results.machine.loadAverageAtEnd = os.loadavg();
   fs.mkdirSync(resultsDir, { recursive: true });
   // A quick run never overwrites the full run of the same day.
   const base = path.join(resultsDir, quick ? `${date}-quick` : date);
@@ -135,6 +140,14 @@ async function main(): Promise<void> {
   fs.writeFileSync(`${base}.md`, markdown(results));
   fs.writeFileSync(`${base}.svg`, svgChart(results));
   console.log(`\n${markdown(results)}\nwrote ${base}.json, .md, .svg`);
+}
+
+function gitHead(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return '?';
+  }
 }
 
 // ---- Markdown ----
@@ -152,7 +165,8 @@ function markdown(r: Results): string {
   const bench = (target: string, pipeline: number): RedisBenchmarkResult | undefined => r.redisBenchmark.find((x) => x.target === target && x.pipeline === pipeline);
   const lines: string[] = [];
   lines.push(`# Benchmark ${r.date}${r.quick ? ' (quick)' : ''}`, '');
-  lines.push(`${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.platform}. Everything on 127.0.0.1; one target running at a time.`, '');
+  const load = (l: number[] | undefined): string => (l?.length ? l.map((x) => x.toFixed(1)).join(' ') : '?');
+  lines.push(`${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.platform}, commit ${r.commit ?? '?'}. Everything on 127.0.0.1; one target running at a time. Load average ${load(r.machine.loadAverageAtStart)} at the start, ${load(r.machine.loadAverageAtEnd)} at the end (a shared machine).`, '');
   lines.push('| target | workload | clients | cycles/s (req/s) | p50 ms | p99 ms | p99.9 ms | quorumlock/etcd | quorumlock/redis-aof-always |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of r.lockCycle) {
