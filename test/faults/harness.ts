@@ -116,6 +116,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     log(`clients: ${clients.map((c) => `c${c.index}:${c.workload}/${c.via}`).join(' ')}`);
 
     const loadEndMs = history.now() + options.durationMs;
+    // Set when the cluster does not come back together at the end: a liveness failure, reported
+    // as such, with everything recorded so far still checked and written.
+    let endError: string | null = null;
     if (options.scenario) {
       await options.scenario({ cluster, clients, history, durationMs: options.durationMs });
     } else {
@@ -123,7 +126,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       await nemesis.run(loadEndMs);
       log('nemesis: healing everything');
       const heal = history.fault('heal', 'all faults undone, waiting for 5 voters');
-      await nemesis.healAll();
+      await nemesis.healAll().catch((error: Error) => (endError = `healing did not finish: ${error.message}`));
       history.endFault(heal);
     }
     // Let the load run on a healed cluster for a moment: it must serve again.
@@ -136,15 +139,26 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     for (const c of clients) c.close();
     log(`load stopped at ${history.now()} ms: ${history.ops.length} ops`);
 
-    await cluster.leader(nodeIds, 30_000, true);
-    await cluster.converged(nodeIds, 60_000);
-    // Forwarded writes are refused once they are older than half the forward timeout (5 s): wait
-    // that out so nothing can still land, then read every node's state.
-    await new Promise((r) => setTimeout(r, 1000));
-    await cluster.converged(nodeIds, 60_000);
+    try {
+      await cluster.leader(nodeIds, 30_000, true);
+      await cluster.converged(nodeIds, 60_000);
+      // A forwarded write still in flight is refused once older than half the forward timeout:
+      // give it a moment, check again, then read every node's state.
+      await new Promise((r) => setTimeout(r, 1000));
+      await cluster.converged(nodeIds, 60_000);
+    } catch (error) {
+      endError ??= `the cluster did not converge after healing: ${(error as Error).message}`;
+    }
     const views = new Map<string, Map<string, string | null>>();
-    for (const id of nodeIds) views.set(id, await cluster.localValues(id));
-    const result = check(history, views, locks, nemesis, options, log);
+    for (const id of nodeIds) {
+      try {
+        views.set(id, await cluster.localValues(id));
+      } catch (error) {
+        endError ??= `${id} does not serve after healing: ${(error as Error).message}`;
+      }
+    }
+    if (endError) log(`LIVENESS: ${endError}\n${cluster.logTail(15)}`);
+    const result = check(history, views, locks, nemesis, options, log, endError);
     passing = result.valid;
     return result;
   } catch (error) {
@@ -164,10 +178,14 @@ function check(
   nemesis: Nemesis | null,
   options: FaultRunOptions,
   log: (line: string) => void,
+  endError: string | null,
 ): FaultRunResult {
   const anomalies: Anomaly[] = [];
-  const nodeIds = [...views.keys()];
-  const reference = views.get(nodeIds[0])!;
+  if (endError) anomalies.push({ checker: 'liveness', message: endError, window: [] });
+  // Without convergence, final states prove nothing: checks that need them are skipped.
+  const converged = endError === null;
+  const nodeIds = converged ? [...views.keys()] : [];
+  const reference = converged ? views.get(nodeIds[0])! : new Map<string, string | null>();
 
   // Replicas agree.
   for (const id of nodeIds.slice(1)) {
@@ -190,9 +208,12 @@ function check(
   let inconclusive = 0;
   let steps = 0;
   for (const [key, ops] of byKey) {
-    const final = history.invoke({ workload: 'final', client: -1, via: `local:${nodeIds[0]}`, f: 'read', key, value: null });
-    history.complete(final, 'ok', { value: reference.get(key) ?? null });
-    const all = [...ops, final];
+    const all = [...ops];
+    if (converged) {
+      const final = history.invoke({ workload: 'final', client: -1, via: `local:${nodeIds[0]}`, f: 'read', key, value: null });
+      history.complete(final, 'ok', { value: reference.get(key) ?? null });
+      all.push(final);
+    }
     const registerOps = toRegisterOps(all);
     const verdict = checkRegister(registerOps);
     steps += verdict.steps;
@@ -255,6 +276,7 @@ function check(
     faultsByKind,
     faults: history.faults,
     nemesisErrors: nemesis?.errors ?? [],
+    endError,
     registerKeys: byKey.size,
     registerSearchSteps: steps,
     registerInconclusiveKeys: inconclusive,
