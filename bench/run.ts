@@ -69,7 +69,20 @@ interface Results {
   durationSeconds: number;
 }
 
+/** `--render <results.json>`: writes the .md and .svg again from a run's JSON (after a report change). */
+function render(file: string): void {
+  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Results;
+  r.failover ??= [];
+  r.memory ??= [];
+  const base = file.replace(/\.json$/, '');
+  fs.writeFileSync(`${base}.md`, markdown(r));
+  fs.writeFileSync(`${base}.svg`, svgChart(r));
+  console.log(`wrote ${base}.md, .svg`);
+}
+
 async function main(): Promise<void> {
+  const renderAt = process.argv.indexOf('--render');
+  if (renderAt !== -1) return render(process.argv[renderAt + 1]);
   const date = new Date().toISOString().slice(0, 10);
   const results: Results = {
     date,
@@ -237,6 +250,12 @@ function markdown(r: Results): string {
 
 const COLORS: Record<string, string> = { redis: '#d62728', 'redis-aof-always': '#ff7f0e', etcd: '#1f77b4', quorumlock: '#2ca02c' };
 
+/** The smallest "round" number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x 10^k) at or above v, so fifths of it make readable ticks. */
+function niceMax(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1e-9)));
+  return ([1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((m) => m * p >= v) ?? 10) * p;
+}
+
 function svgChart(r: Results): string {
   const width = 1000;
   const secondRow = r.failover.length > 0 || r.memory.length > 0;
@@ -265,7 +284,7 @@ function svgChart(r: Results): string {
     const x0 = left[i];
     const values = r.lockCycle.map(panel.value).filter((v) => Number.isFinite(v) && v > 0);
     let yLo = 0;
-    let yHi = Math.max(1, ...values) * 1.1;
+    let yHi = niceMax(Math.max(1, ...values) * 1.05);
     if (panel.log) {
       yLo = Math.floor(Math.log10(Math.min(...values, 1)));
       yHi = Math.ceil(Math.log10(Math.max(...values, 10)));
@@ -316,7 +335,7 @@ function svgChart(r: Results): string {
 function svgSecondRow(r: Results, g: { top: number; panelW: number; panelH: number; left: number[]; esc: (s: string) => string }): string[] {
   const out: string[] = [];
   const { top, panelW, panelH, left, esc } = g;
-  const axes = (x0: number, title: string, yHi: number, unit: (v: number) => string, target: Array<[number, string]>): ((v: number) => number) => {
+  const axes = (x0: number, title: string, yHi: number, unit: (v: number) => string): ((v: number) => number) => {
     const y = (v: number): number => top + panelH - (Math.min(v, yHi) / yHi) * panelH;
     out.push(`<text x="${x0 + panelW / 2}" y="${top - 10}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`);
     out.push(`<line x1="${x0}" y1="${top + panelH}" x2="${x0 + panelW}" y2="${top + panelH}" stroke="black"/>`);
@@ -326,17 +345,18 @@ function svgSecondRow(r: Results, g: { top: number; panelW: number; panelH: numb
       out.push(`<line x1="${x0}" y1="${y(v)}" x2="${x0 + panelW}" y2="${y(v)}" stroke="#ddd"/>`);
       out.push(`<text x="${x0 - 5}" y="${y(v) + 4}" text-anchor="end">${unit(v)}</text>`);
     }
-    for (const [v, label] of target) {
-      out.push(`<line x1="${x0}" y1="${y(v)}" x2="${x0 + panelW}" y2="${y(v)}" stroke="black" stroke-dasharray="5,4"/>`);
-      out.push(`<text x="${x0 + panelW - 4}" y="${y(v) - 4}" text-anchor="end">${esc(label)}</text>`);
-    }
     return y;
+  };
+  // Drawn after the data so the dashed target lines and their labels stay visible.
+  const targetLine = (x0: number, y: number, label: string): void => {
+    out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + panelW}" y2="${y}" stroke="black" stroke-dasharray="5,4"/>`);
+    out.push(`<text x="${x0 + 4}" y="${y - 4}" text-anchor="start" stroke="white" stroke-width="3" paint-order="stroke">${esc(label)}</text>`);
   };
   if (r.failover.length) {
     const x0 = left[0];
     const all = r.failover.flatMap((f) => f.runs.map((x) => x.firstAckMs)).filter(Number.isFinite);
-    const yHi = Math.max(3500, ...all) * 1.05;
-    const y = axes(x0, `Failover: kill -9 the leader -> first acknowledged write (ms)`, yHi, (v) => `${(v / 1000).toFixed(1)} s`, [[1500, 'median target 1.5 s'], [3000, 'max target 3 s']]);
+    const yHi = niceMax(Math.max(3500, ...all) * 1.05);
+    const y = axes(x0, 'Failover: kill -9 the leader -> first acknowledged write', yHi, (v) => `${(v / 1000).toFixed(1)} s`);
     const slot = panelW / r.failover.length;
     r.failover.forEach((f, k) => {
       const cx = x0 + slot * (k + 0.5);
@@ -350,12 +370,14 @@ function svgSecondRow(r: Results, g: { top: number; panelW: number; panelH: numb
       out.push(`<text x="${cx}" y="${top + panelH + 16}" text-anchor="middle">${esc(f.target)} (n=${f.runs.length})</text>`);
       out.push(`<text x="${cx}" y="${top + panelH + 32}" text-anchor="middle">median ${f.medianMs.toFixed(0)}, max ${f.maxMs.toFixed(0)} ms</text>`);
     });
+    targetLine(x0, y(1500), 'median target 1.5 s');
+    targetLine(x0, y(3000), 'max target 3 s');
   }
   if (r.memory.length) {
     const x0 = left[1];
     const values = r.memory.flatMap((m) => m.nodes.map((n) => n.bytesPerLock));
-    const yHi = Math.max(500, ...values) * 1.1;
-    const y = axes(x0, 'RSS bytes per held lock, per node', yHi, (v) => v.toFixed(0), [[400, 'target < 400 B']]);
+    const yHi = niceMax(Math.max(500, ...values) * 1.08);
+    const y = axes(x0, 'RSS bytes per held lock, per node', yHi, (v) => v.toFixed(0));
     const slot = panelW / r.memory.length;
     r.memory.forEach((m, k) => {
       const color = COLORS[m.target] ?? '#555';
@@ -368,8 +390,9 @@ function svgSecondRow(r: Results, g: { top: number; panelW: number; panelH: numb
       });
       const cx = x0 + slot * (k + 0.5);
       out.push(`<text x="${cx}" y="${top + panelH + 16}" text-anchor="middle">${esc(m.target)}</text>`);
-      out.push(`<text x="${cx}" y="${top + panelH + 32}" text-anchor="middle">${(m.locks / 1000).toFixed(0)}k locks, serving ${(m.serveMs / 1000).toFixed(1)} s after restart</text>`);
+      out.push(`<text x="${cx}" y="${top + panelH + 32}" text-anchor="middle" font-size="11">${(m.locks / 1000).toFixed(0)}k locks; restart ${(m.serveMs / 1000).toFixed(1)} s</text>`);
     });
+    targetLine(x0, y(400), 'target < 400 B');
   }
   return out;
 }
