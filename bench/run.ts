@@ -204,11 +204,12 @@ function markdown(r: Results): string {
     lines.push('', `Failover = SIGKILL of the leader -> first acknowledged write on the new leader, from either the load clients (quorumlock: ioredis in Sentinel mode; etcd: etcd3 with all endpoints) or a probe writing through every survivor every 10 ms. The killed node is restarted and caught up before the next run. quorumlock: ${r.plan.quorumlockTiming ?? 'tick 100 ms x 10'}; etcd: its defaults (heartbeat 100 ms, election 1000 ms).`, '');
   }
   if (r.memory.length) {
-    lines.push('| target | memory: locks held (10 min TTL) | load, locks/s | RSS per node before -> after, MiB | bytes per lock, per node | SIGTERM -> all exited, ms | restart -> serving, ms | sampled locks intact |', '|---|---:|---:|---|---|---:|---:|---:|');
+    lines.push('| target | memory: locks held (10 min TTL) | load, locks/s | RSS per node before -> after, MiB | bytes per lock, per node | SIGTERM -> all exited, ms | restart -> each node answers, ms | restart -> serving, ms | sampled locks intact |', '|---|---:|---:|---|---|---:|---|---:|---:|');
     for (const m of r.memory) {
       const rss = m.nodes.map((n) => `${n.id} ${fmt(n.rssBeforeBytes / 1048576, 0)} -> ${fmt(n.rssAfterBytes / 1048576, 0)}`).join(', ');
       const perLock = m.nodes.map((n) => fmt(n.bytesPerLock, 0)).join(' / ');
-      lines.push(`| ${m.target} | ${m.locks.toLocaleString('en-US')} | ${fmt(m.locksPerSec, 0)} | ${rss} | ${perLock} | ${fmt(m.stopMs, 0)} | ${fmt(m.serveMs, 0)} | ${m.verifiedAfterRestart} |`);
+      const answered = m.answeredMs ? Object.entries(m.answeredMs).map(([id, ms]) => `${id} ${fmt(ms, 0)}`).join(', ') : '–';
+      lines.push(`| ${m.target} | ${m.locks.toLocaleString('en-US')} | ${fmt(m.locksPerSec, 0)} | ${rss} | ${perLock} | ${fmt(m.stopMs, 0)} | ${answered} | ${fmt(m.serveMs, 0)} | ${m.verifiedAfterRestart} |`);
     }
     for (const m of r.memory) {
       if (m.retriedAcquires || m.leaderAfterLoad !== m.leaderBeforeLoad) lines.push(`- ${m.target}: the leader changed during the load (${m.leaderBeforeLoad} -> ${m.leaderAfterLoad}); ${m.retriedAcquires} acquires were refused and retried (first error: ${m.retryReason || 'none'}).`);

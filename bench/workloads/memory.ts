@@ -41,6 +41,8 @@ export interface MemoryResult {
   stopMs: number;
   /** Spawn of every node -> first acknowledged acquire and a correct read of a loaded lock (ms). */
   serveMs: number;
+  /** Spawn -> each node accepts requests again (quorumlock: PING, etcd: status, redis: PING after the AOF load), by node id (ms). */
+  answeredMs: Record<string, number>;
   /** Loaded locks found with their owner after the restart, out of the sample checked. */
   verifiedAfterRestart: string;
   /** Leader before and after the load (a change means an election under load), and the acquires retried because of it. */
@@ -215,7 +217,8 @@ export async function runMemory(target: Target, options: { locks: number; log?: 
   await Promise.all(nodes.ids.map((id) => nodes.signal(id, 'SIGTERM')));
   const stopMs = nowMs() - stopStartMs;
   const spawnedAtMs = nowMs();
-  const starting = nodes.ids.map((id) => nodes.start(id).then(() => null, (e: Error) => e));
+  const answeredMs = new Map<string, number>();
+  const starting = nodes.ids.map((id) => nodes.start(id).then(() => (answeredMs.set(id, nowMs() - spawnedAtMs), null), (e: Error) => e));
   const sample = Math.floor(locks / 2) + 1;
   const servedAtMs = await waitFor('the restarted target to serve', async () => {
     const ok = await Promise.all(nodes.ids.map((id) => serves(target, nodes.port(id), sample).catch(() => false)));
@@ -226,7 +229,8 @@ export async function runMemory(target: Target, options: { locks: number; log?: 
   if (startErrors.length) throw new Error(`restart failed: ${startErrors.map(String).join('; ')}`);
   const checked = 1000;
   const found = await verify(target, nodes.port(await nodes.leader()), locks, checked);
-  log(`  restart: SIGTERM -> all exited ${stopMs.toFixed(0)} ms; spawn -> serving ${serveMs.toFixed(0)} ms; ${found}/${checked} sampled locks read back with their owner`);
+  const answered = nodes.ids.map((id) => `${id} ${(answeredMs.get(id) ?? NaN).toFixed(0)}`).join(', ');
+  log(`  restart: SIGTERM -> all exited ${stopMs.toFixed(0)} ms; spawn -> each node answers (ms): ${answered}; spawn -> serving ${serveMs.toFixed(0)} ms; ${found}/${checked} sampled locks read back with their owner`);
   return {
     target: target.name,
     workload: 'memory',
@@ -238,6 +242,7 @@ export async function runMemory(target: Target, options: { locks: number; log?: 
     stopMs,
     serveMs,
     verifiedAfterRestart: `${found}/${checked}`,
+    answeredMs: Object.fromEntries(answeredMs),
     leaderBeforeLoad,
     leaderAfterLoad,
     retriedAcquires: retried.count,
