@@ -186,6 +186,10 @@ function isTransfer(context: Uint8Array | null): boolean {
 
 interface Outstanding {
   readonly hardState: HardState | undefined;
+  /** For a synced write: the commit index durable once it is done (earlier unsynced writes included); else -1. */
+  readonly commitWritten: number;
+  /** Its messages and applies were handled when it was taken (Ready.sendBeforePersist). */
+  readonly early: boolean;
   readonly committedEntries: readonly Entry[];
   readonly snapshotMeta: SnapshotMeta | null;
   /** The last entry (or snapshot) this Ready persists, which becomes stable at advance(). */
@@ -243,6 +247,8 @@ export class RaftNode {
   /** Term and vote as last made durable (advance() of a Ready carrying them, or loaded from disk). */
   private durableTerm = 0;
   private durableVote: NodeId = '';
+  /** The commit index as last made durable by a synced write (commit-only writes are not synced). */
+  private durableCommit = 0;
 
   /** The latest snapshot (ours or installed from the leader), kept to send to lagging followers. */
   private snapshot: Snapshot | null = null;
@@ -309,6 +315,7 @@ export class RaftNode {
     this.prevHard = fresh ? { term: 0, vote: '', commit: 0 } : { term: this.term, vote: this.vote, commit: this.log.committed };
     this.durableTerm = this.prevHard.term;
     this.durableVote = this.prevHard.vote;
+    this.durableCommit = this.prevHard.commit;
     this.becomeFollower(this.term, '');
     this.invariants();
   }
@@ -447,14 +454,16 @@ export class RaftNode {
     // A leader whose term and vote are already durable may send before its own write finishes:
     // its messages carry entries it does not yet count for itself (see RaftLog.stable), and the
     // committed entries it hands out are durable here already, so they may be applied at once.
-    const sendBeforePersist = this.leaderAheadOfDisk();
-    assert(
-      this.outstanding.length === 0 || (sendBeforePersist && this.outstanding.length < MAX_OUTSTANDING_READIES),
-      'ready() called again before advance()',
-    );
+    const ahead = this.leaderAheadOfDisk();
+    assert(this.outstanding.length === 0 || (ahead && this.outstanding.length < MAX_OUTSTANDING_READIES), 'ready() called again before advance()');
     this.flush();
     const soft: SoftState = { leaderId: this.leaderId, role: this.role };
     const hard = this.hardState();
+    // Except when its messages would tell followers of a committed membership change that our
+    // own disk does not yet know is committed: see commitsConfChange.
+    const confCommitNotDurable = this.commitsConfChange(this.durableCommit, hard.commit);
+    // And once one Ready waits for its write, later ones wait too: their effects stay in order.
+    const sendBeforePersist = ahead && !confCommitNotDurable && this.outstanding.every((o) => o.early);
     const snapshot = this.log.unstableSnapshot ?? undefined;
     this.log.unstableSnapshot = null;
     const entries = this.log.takeUnhanded();
@@ -468,7 +477,12 @@ export class RaftNode {
       committedEntries,
       messages: this.msgs,
       readStates: this.readStates,
-      mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        hard.term !== this.prevHard.term ||
+        hard.vote !== this.prevHard.vote ||
+        confCommitNotDurable,
       sendBeforePersist,
     };
     this.msgs = [];
@@ -478,12 +492,28 @@ export class RaftNode {
     const lastPersisted = entries.length > 0 ? entries[entries.length - 1] : snapshot ? snapshot.meta : null;
     this.outstanding.push({
       hardState: hardChanged ? hard : undefined,
+      commitWritten: rd.mustSync ? hard.commit : -1,
+      early: sendBeforePersist,
       committedEntries,
       snapshotMeta: snapshot ? snapshot.meta : null,
       persistIndex: lastPersisted ? lastPersisted.index : 0,
       persistTerm: lastPersisted ? lastPersisted.term : 0,
     });
     return rd;
+  }
+
+  /**
+   * Whether (from, to] holds a membership change. A leader makes the commit of one durable before
+   * any message reveals it (that Ready is synced and sent after its write): otherwise it could
+   * crash, restart not knowing the change committed and run with the old membership, needing the
+   * vote of a member that has applied its own removal and holds a longer log (the leader's
+   * entries go out before its own write), which it would never get: a cluster stuck for good.
+   */
+  private commitsConfChange(from: number, to: number): boolean {
+    for (let i = Math.max(from, this.log.snapIndex) + 1; i <= to; i++) {
+      if (this.log.entry(i)?.type === EntryType.ConfChange) return true;
+    }
+    return false;
   }
 
   /** The oldest outstanding Ready is persisted, sent and applied. Conf changes in it take effect now. */
@@ -494,6 +524,7 @@ export class RaftNode {
       this.durableTerm = done.hardState.term;
       this.durableVote = done.hardState.vote;
     }
+    if (done.commitWritten > this.durableCommit) this.durableCommit = done.commitWritten;
     const snap = done.snapshotMeta;
     if (snap && snap.index > this.confIndex) {
       this.conf = snap.conf;

@@ -10,6 +10,7 @@ import { ErrorReply, type Reply } from '../resp/reply';
 import { TcpTransport } from '../raft/transport/tcp_transport';
 import type { Message, NodeId } from '../raft/types';
 import type { Logger } from './log';
+import { fromEntryTuples, withEntryTuples } from '../raft/transport/entry_tuples';
 import { fromWire, toWire, type WireReply } from './reply_codec';
 
 interface Hello {
@@ -117,7 +118,7 @@ export class ClusterLink {
   }
 
   sendRaft(messages: readonly Message[]): void {
-    this.transport.send(messages);
+    this.transport.send(withEntryTuples(messages) as LinkMessage[]);
   }
 
   setPeers(peers: ReadonlyMap<NodeId, string>): void {
@@ -239,7 +240,14 @@ export class ClusterLink {
           this.transport.send([{ type: 'ql.refuse', from: this.options.nodeId, to: message.from, term: 0, reason: refusal }]);
           return;
         }
-        this.options.onRaftMessage(message);
+        let raft: Message;
+        try {
+          raft = fromEntryTuples(message as Message);
+        } catch (error) {
+          this.options.logger.warn('dropped a malformed raft message', { from: message.from, err: error as Error });
+          return;
+        }
+        this.options.onRaftMessage(raft);
       }
     }
   }

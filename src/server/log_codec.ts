@@ -8,12 +8,27 @@ import type { LogCommand } from '../locks/types';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/**
+ * A client command, by far the most common entry, is packed as the array [CMD_TAG, db, timeMs,
+ * argv] (no key strings: smaller on disk and on the wire, cheaper to pack). Other kinds are maps.
+ */
+const CMD_TAG = 0;
+
 export function encodeLogCommand(command: LogCommand): Uint8Array {
+  if (command.kind === 'cmd') return packr.pack([CMD_TAG, command.db, command.timeMs, command.argv]);
   return packr.pack(command);
 }
 
 export function decodeLogCommand(data: Uint8Array): LogCommand {
-  const value = packr.unpack(data) as LogCommand;
+  const raw = packr.unpack(data) as unknown;
+  if (Array.isArray(raw)) {
+    if (raw.length !== 4 || raw[0] !== CMD_TAG || typeof raw[1] !== 'number' || typeof raw[2] !== 'number' || !Array.isArray(raw[3])) {
+      throw new Error('raft entry holds a malformed quorumlock command: the log is corrupt');
+    }
+    return { kind: 'cmd', db: raw[1], timeMs: raw[2], argv: raw[3] as string[] };
+  }
+  // Maps: every other kind, and client commands written before the array form.
+  const value = raw as LogCommand;
   if (value === null || typeof value !== 'object' || typeof (value as { kind?: unknown }).kind !== 'string') {
     throw new Error('raft entry holds no quorumlock command: the log was written by another program or is corrupt');
   }

@@ -502,8 +502,9 @@ export class RaftDriver implements ReplicatedNode {
     }
     if (!advanced) return;
     for (const check of [...this.conditionWaiters]) check();
-    // Only after advance() does the core count the entries as applied, so a snapshot may cover them.
-    if (this.pipeline.length === 0) this.maybeSnapshot();
+    // A snapshot covers what the state machine has applied: durable entries only (a leader applies
+    // ahead of advance() only entries that are durable here), so Readys still in flight are no bar.
+    this.maybeSnapshot();
     // advance() can make a Ready (our own copy became durable: a commit); take it now.
     this.pump();
   }

@@ -3,7 +3,7 @@
 // length over the limit is rejected from the header alone, before the body is buffered.
 
 import t from 'tap';
-import { FrameReader, decodePayload, encodeHello, encodeMessages, encodeRefusal, frameHeader } from '../../src/raft/transport/frame';
+import { FrameReader, decodePayload, encodeHello, encodeMessages, encodeRefusal, frameHeader, protocolVersion } from '../../src/raft/transport/frame';
 
 function frame(payload: Buffer): Buffer {
   return Buffer.concat([frameHeader(payload.length), payload]);
@@ -37,7 +37,7 @@ t.test('whole, byte by byte, and split at every boundary', async (t) => {
 });
 
 t.test('payloads decode to what was encoded', async (t) => {
-  t.same(decodePayload(payloads[0]), { kind: 'hello', protocolVersion: 1, clusterId: 'c1', from: 'n1', to: 'n2' });
+  t.same(decodePayload(payloads[0]), { kind: 'hello', protocolVersion, clusterId: 'c1', from: 'n1', to: 'n2' });
   const batch = decodePayload(payloads[1]);
   t.equal(typeof batch === 'object' && batch.kind, 'messages');
   t.same(decodePayload(payloads[2]), { kind: 'refusal', code: 'cluster-id', detail: 'c9' });

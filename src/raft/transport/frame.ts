@@ -12,7 +12,8 @@
 
 import { Packr } from 'msgpackr';
 
-export const protocolVersion = 1;
+// 2: log entries travel as [term, index, type, data] tuples (entry_tuples.ts).
+export const protocolVersion = 2;
 export const frameHeaderBytes = 4;
 
 export const FrameKind = { hello: 0, refusal: 1, messages: 2, welcome: 3 } as const;

@@ -11,7 +11,7 @@ import type { ServerApi } from '../server_api';
 import { container, define } from './define';
 import { REDIS_COMPAT_VERSION } from './connection';
 
-const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'keyspace', 'raft'];
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace', 'raft'];
 
 export function infoText(server: ServerApi, requested: string[]): string {
   const wanted = new Set(requested.map((s) => s.toLowerCase()));
@@ -84,6 +84,14 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['raft_fsync_count', status.fsyncCount],
         ['raft_fsync_avg_usec', status.fsyncAvgMicros],
       ]);
+    case 'cpu': {
+      // Redis's CPU section: seconds of CPU this process has used (the benchmarks divide by writes).
+      const usage = process.cpuUsage();
+      return lines('CPU', [
+        ['used_cpu_sys', (usage.system / 1e6).toFixed(6)],
+        ['used_cpu_user', (usage.user / 1e6).toFixed(6)],
+      ]);
+    }
     case 'stats':
       return lines('Stats', [
         ['total_connections_received', server.stats.connectionsReceived],
