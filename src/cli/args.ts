@@ -160,7 +160,7 @@ function applyConfigFile(config: ServerConfig, file: string): void {
 }
 
 function parseInteger(value: string, name: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be an integer, got '${value}'`);
+  if (!(min < 0 ? /^-?\d+$/ : /^\d+$/).test(value)) throw new UsageError(`--${name} must be an integer, got '${value}'`);
   const n = Number(value);
   if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
   return n;
