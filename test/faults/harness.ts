@@ -122,7 +122,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     if (options.scenario) {
       await options.scenario({ cluster, clients, history, durationMs: options.durationMs });
     } else {
-      nemesis = new Nemesis(cluster, history, prng.fork(1), { holdMs: options.holdMs ?? [2000, 8000], restMs: options.restMs ?? [1000, 4000], clockOffsetMsMax: 4000, negativeClockOffsets: process.env.FAULTS_NEGATIVE_CLOCK === '1', kinds: options.kinds }, log);
+      nemesis = new Nemesis(cluster, history, prng.fork(1), { holdMs: options.holdMs ?? [2000, 8000], restMs: options.restMs ?? [1000, 4000], clockOffsetMsMax: 4000, negativeClockOffsets: process.env.FAULTS_NEGATIVE_CLOCK !== '0', kinds: options.kinds }, log);
       await nemesis.run(loadEndMs);
       log('nemesis: healing everything');
       const heal = history.fault('heal', 'all faults undone, waiting for 5 voters');

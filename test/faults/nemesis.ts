@@ -31,7 +31,7 @@ export interface NemesisOptions {
   restMs: [number, number];
   /** Largest clock offset, ms. */
   clockOffsetMsMax: number;
-  /** Also draw clock offsets below zero (FAULTS_NEGATIVE_CLOCK=1). */
+  /** Also draw clock offsets below zero (default; FAULTS_NEGATIVE_CLOCK=0 turns it off). */
   negativeClockOffsets?: boolean;
   kinds?: readonly FaultKind[];
 }
@@ -181,8 +181,7 @@ export class Nemesis {
       }
       case 'clock': {
         const id = this.prng.pick(ids);
-        // Both signs once `quorumlock serve` parses negative numbers (today its integer parser
-        // refuses '-3673' although the option's range is +-1 day): see results/report.md.
+        // Negative offsets need a `serve` that parses negative numbers (fixed in 717fd65).
         const sign = this.options.negativeClockOffsets && this.prng.chance(0.5) ? -1 : 1;
         const offsetMs = sign * this.prng.int(500, this.options.clockOffsetMsMax);
         const lead = this.prng.chance(0.5);

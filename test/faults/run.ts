@@ -2,7 +2,7 @@
 //
 //   FAULTS_SECONDS=600   how long the clients run under faults
 //   FAULTS_SEED=1234     replay a run's schedule (printed at the start of every run)
-//   FAULTS_NEGATIVE_CLOCK=1  clock faults of both signs (needs a serve that parses negative numbers)
+//   FAULTS_NEGATIVE_CLOCK=0  clock faults with positive offsets only
 //   FAULTS_OUT=dir       where the history, chart and summary go (default: a new temp dir)
 //   FAULTS_KINDS=a,b     only these fault kinds (see nemesis.ts)
 //   FAULTS_UNSAFE=1      start the nodes with --test-unsafe-local-reads (the checker must fail)
