@@ -119,6 +119,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     // Set when the cluster does not come back together at the end: a liveness failure, reported
     // as such, with everything recorded so far still checked and written.
     let endError: string | null = null;
+    const lateApplies: string[] = [];
     if (options.scenario) {
       await options.scenario({ cluster, clients, history, durationMs: options.durationMs });
     } else {
@@ -149,16 +150,27 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     } catch (error) {
       endError ??= `the cluster did not converge after healing: ${(error as Error).message}`;
     }
+    // Read every node's state, then make sure nothing was applied meanwhile: a write the cluster
+    // still held (a client gave up on it long ago) may be applied late, and views read on either
+    // side of it would differ without the replicas diverging.
     const views = new Map<string, Map<string, string | null>>();
-    for (const id of nodeIds) {
+    const appliedIndexes = async (): Promise<string> =>
+      (await Promise.all(nodeIds.map(async (id) => (await cluster.info(id)).raft_applied_index))).join(',');
+    for (let attempt = 0; attempt < 5 && endError === null; attempt++) {
       try {
-        views.set(id, await cluster.localValues(id));
+        const before = await appliedIndexes();
+        for (const id of nodeIds) views.set(id, await cluster.localValues(id));
+        const after = await appliedIndexes();
+        if (before === after) break;
+        lateApplies.push(`${history.now()} ms: applied indexes moved from ${before} to ${after} while the final states were read`);
+        log(`late writes: ${lateApplies[lateApplies.length - 1]}; reading again`);
+        await cluster.converged(nodeIds, 60_000);
       } catch (error) {
-        endError ??= `${id} does not serve after healing: ${(error as Error).message}`;
+        endError = `the nodes do not serve their state after healing: ${(error as Error).message}`;
       }
     }
     if (endError) log(`LIVENESS: ${endError}\n${cluster.logTail(15)}`);
-    const result = check(history, views, locks, nemesis, options, log, endError);
+    const result = check(history, views, locks, nemesis, options, log, endError, lateApplies);
     passing = result.valid;
     return result;
   } catch (error) {
@@ -179,6 +191,7 @@ function check(
   options: FaultRunOptions,
   log: (line: string) => void,
   endError: string | null,
+  lateApplies: string[],
 ): FaultRunResult {
   const anomalies: Anomaly[] = [];
   if (endError) anomalies.push({ checker: 'liveness', message: endError, window: [] });
@@ -277,6 +290,7 @@ function check(
     faults: history.faults,
     nemesisErrors: nemesis?.errors ?? [],
     endError,
+    lateApplies,
     registerKeys: byKey.size,
     registerSearchSteps: steps,
     registerInconclusiveKeys: inconclusive,
