@@ -44,7 +44,7 @@ export class Client implements Subscriber {
   libName = '';
   libVersion = '';
   authenticated: boolean;
-  /** Per-connection opt-in (READONLY): reads served from local state without a ReadIndex, possibly stale. */
+  /** Per-connection opt-in (READONLY STALE): reads served from local state without a ReadIndex, possibly stale. */
   staleReads = false;
   readonly subscriptions = new Set<string>();
   readonly patterns = new Set<string>();

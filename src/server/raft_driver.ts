@@ -85,6 +85,8 @@ export class RaftDriver implements ReplicatedNode {
   private incarnation = '';
   /** Member incarnations this leader has proposed and not yet seen applied. */
   private readonly incarnationsProposed = new Set<string>();
+  /** The term of the last 'leader' entry of ours applied here: once it equals our term, we lead with everything applied. */
+  private leaderEntryAppliedTerm = -1;
 
   private readonly waiters = new Map<number, WriteWaiter>();
   private readonly conditionWaiters = new Set<() => void>();
@@ -540,6 +542,9 @@ export class RaftDriver implements ReplicatedNode {
       this.sm.restore(ready.snapshot.data);
       this.appliedIndex = ready.snapshot.meta.index;
       this.lastSnapshotIndex = ready.snapshot.meta.index;
+      // Writes proposed here (as a leader since deposed) whose index the snapshot covers are never
+      // applied one by one: whether it was our entry or another leader's there, we cannot tell.
+      this.resolveWaitersUpTo(ready.snapshot.meta.index, Outcome.uncertain);
     }
     // Called when the Ready is taken (sendBeforePersist) or once its write is durable (otherwise):
     // either way its messages may go now.
@@ -581,6 +586,7 @@ export class RaftDriver implements ReplicatedNode {
         command = { kind: 'expire', db: 0, keys: [], timeMs: 0 };
       }
       if (command.timeMs > this.lastTimestampMs) this.lastTimestampMs = command.timeMs;
+      if (command.kind === 'leader' && command.leaderId === this.config.nodeId) this.leaderEntryAppliedTerm = entry.term;
       reply = this.sm.apply(command, entry.index);
       if (command.kind === 'expire') this.sweepInFlight = false;
     }
@@ -598,10 +604,15 @@ export class RaftDriver implements ReplicatedNode {
    * A member said hello with its data dir's incarnation. The first one the cluster hears for a
    * member is recorded in the log; a different one later means the member lost its data (a wiped
    * dir) and would vote with an empty log under its old identity, which can lose acknowledged
-   * writes. It is refused until it is removed and added again (RAFT.REMOVENODE, then RAFT.ADDNODE).
+   * writes. The leader refuses it until it is removed and added again (RAFT.REMOVENODE, then
+   * RAFT.ADDNODE).
    */
   private checkIncarnation(nodeId: string, incarnation: string): void {
     if (typeof incarnation !== 'string' || incarnation === '') return;
+    // Only a leader that has applied its own term's 'leader' entry (so everything committed before
+    // its term) judges: a lagging node may not yet have applied the RAFT.ADDNODE that reset a
+    // re-added member's record, and would refuse a legitimate member.
+    if (this.softState.role !== 'leader' || this.leaderEntryAppliedTerm !== this.node.status().term) return;
     const recorded = this.sm.memberIncarnation(nodeId);
     if (recorded !== undefined && recorded !== incarnation) {
       this.link?.refuse(
@@ -612,7 +623,7 @@ export class RaftDriver implements ReplicatedNode {
       );
       return;
     }
-    if (recorded === undefined && this.softState.role === 'leader' && !this.incarnationsProposed.has(nodeId)) {
+    if (recorded === undefined && !this.incarnationsProposed.has(nodeId)) {
       this.incarnationsProposed.add(nodeId);
       void this.propose({ kind: 'member', nodeId, incarnation, timeMs: this.nextTimestamp() }).finally(() =>
         this.incarnationsProposed.delete(nodeId),
@@ -672,16 +683,20 @@ export class RaftDriver implements ReplicatedNode {
     const graceMs = electionTimeoutMs(this.config) * 2;
     setTimeout(() => {
       if (this.softState.role === 'leader') return;
-      for (const [index, waiter] of this.waiters) {
-        if (index > this.appliedIndex) {
-          this.waiters.delete(index);
-          waiter.resolve(Outcome.uncertain);
-        }
-      }
+      this.resolveWaitersUpTo(Number.MAX_SAFE_INTEGER, Outcome.uncertain);
     }, graceMs).unref();
     for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.noLeader(this.softState.leaderId));
     this.readBatches.clear();
     this.sweepInFlight = false;
+  }
+
+  /** Answers every write still waiting at an index <= `index` (a reply on its connection would otherwise block all later ones). */
+  private resolveWaitersUpTo(index: number, reply: Reply): void {
+    for (const [at, waiter] of this.waiters) {
+      if (at > index) continue;
+      this.waiters.delete(at);
+      waiter.resolve(reply);
+    }
   }
 
   private sweepExpired(): void {

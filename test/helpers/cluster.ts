@@ -398,14 +398,14 @@ export class Cluster {
   }
 
   /**
-   * Every key matching `pattern` with its string value, read from `id`'s own state (READONLY:
+   * Every key matching `pattern` with its string value, read from `id`'s own state (READONLY STALE:
    * no ReadIndex, so it shows exactly what that replica has applied).
    */
   async localValues(id: string, pattern = '*'): Promise<Map<string, string | null>> {
     const conn = await RawConnection.connect(this.node(id).port);
     try {
-      const ok = await conn.call(['READONLY']);
-      if (ok !== 'OK') throw new Error(`READONLY on ${id}: ${String(ok)}`);
+      const ok = await conn.call(['READONLY', 'STALE']);
+      if (ok !== 'OK') throw new Error(`READONLY STALE on ${id}: ${String(ok)}`);
       const keys = (await conn.call(['KEYS', pattern], 10_000)) as string[];
       if (!Array.isArray(keys)) throw new Error(`KEYS on ${id}: ${String(keys)}`);
       keys.sort();

@@ -137,9 +137,19 @@ function reset({ client, server }: CommandContext): Reply {
   return new SimpleString('RESET');
 }
 
-function readonly({ client }: CommandContext): Reply {
-  client.staleReads = true;
-  return OK;
+/**
+ * READONLY alone changes nothing: reads on a follower are linearizable already (ReadIndex), and
+ * ioredis in Cluster mode sends READONLY to every replica connection unasked, then routes reads
+ * there when the master's connection is gone: that must not make them stale. `READONLY STALE`
+ * is the explicit opt-in to faster local reads that may be stale.
+ */
+function readonly({ client }: CommandContext, argv: string[]): Reply {
+  if (argv.length === 1) return OK;
+  if (argv.length === 2 && argv[1].toLowerCase() === 'stale') {
+    client.staleReads = true;
+    return OK;
+  }
+  return Errors.syntax;
 }
 
 function readwrite({ client }: CommandContext): Reply {
@@ -155,7 +165,7 @@ export const connectionCommands: ReadonlyArray<CommandDef<ServerHandler>> = [
   define('select', 2, ['fast', 'stale', 'loading'], 'Changes the selected database.', select, { group: 'connection' }),
   define('quit', -1, ['noauth', 'fast', 'stale', 'loading'], 'Closes the connection.', quit, { group: 'connection' }),
   define('reset', 1, ['noauth', 'fast', 'stale', 'loading'], 'Resets the connection.', reset, { group: 'connection' }),
-  define('readonly', 1, ['fast', 'stale', 'loading'], 'Allows reads from local state that may be stale (no ReadIndex).', readonly, {
+  define('readonly', -1, ['fast', 'stale', 'loading'], 'Accepted (follower reads are linearizable); READONLY STALE allows local reads that may be stale.', readonly, {
     group: 'cluster',
   }),
   define('readwrite', 1, ['fast', 'stale', 'loading'], 'Makes reads linearizable again (the default).', readwrite, { group: 'cluster' }),
