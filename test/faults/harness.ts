@@ -278,6 +278,7 @@ function check(
     faultsByKind[f.kind].totalMs += Math.max(0, f.endMs - f.startMs);
   }
   const unavailability = unavailabilityWindows(history);
+  const stuck = stuckClients(history);
   const registers = [...locks.registers.values()];
   const summary: Record<string, unknown> = {
     seed: options.seed,
@@ -304,6 +305,7 @@ function check(
     keysAtEnd: reference.size,
     longestUnavailabilityMs: unavailability[0]?.gapMs ?? 0,
     unavailability: unavailability.slice(0, 5),
+    stuckClients: stuck,
     anomalies,
   };
   const valid = anomalies.length === 0;
@@ -319,6 +321,7 @@ function check(
   log(`ops: ${Object.entries(opsByType).map(([type, n]) => `${type} ${n.ok}/${n.fail}/${n.unknown}`).join(', ')} (ok/fail/unknown)`);
   log(`faults: ${Object.entries(faultsByKind).map(([kind, f]) => `${kind} x${f.count}`).join(', ') || 'none'}`);
   log(`longest time without a successful write: ${summary.longestUnavailabilityMs} ms`);
+  if (stuck.length > 0) log(`clients that got no reply for a long time (10+ timeouts in a row): ${stuck.slice(0, 8).map((s) => `c${s.client} ${s.via}->${s.node} ${s.fromMs}..${s.toMs} ms (${s.ops} ops)`).join('; ')}`);
   if (nemesis && nemesis.errors.length > 0) log(`nemesis errors: ${nemesis.errors.join('; ')}`);
   if (valid) {
     log(`valid: ${byKey.size} register keys linearizable${inconclusive ? ` (${inconclusive} inconclusive)` : ''}, ${locks.acquisitions.length} lock holds without overlap, ${acked.length} acknowledged writes all present`);
@@ -347,4 +350,32 @@ export function unavailabilityWindows(history: History): Array<{ fromMs: number;
     gaps.push({ fromMs: writes[i - 1], toMs: writes[i], gapMs, faults });
   }
   return gaps.sort((a, b) => b.gapMs - a.gapMs).slice(0, 20);
+}
+
+/**
+ * Runs of 10 or more unknown outcomes in a row on one client: a connection that got no reply for a
+ * long time while others were served (a liveness problem the other checks do not fail on).
+ */
+export function stuckClients(history: History): Array<{ client: number; via: string; node: string; fromMs: number; toMs: number; ops: number }> {
+  const byClient = new Map<number, Op[]>();
+  for (const op of history.ops) {
+    if (op.client < 0) continue;
+    const list = byClient.get(op.client) ?? [];
+    list.push(op);
+    byClient.set(op.client, list);
+  }
+  const out: Array<{ client: number; via: string; node: string; fromMs: number; toMs: number; ops: number }> = [];
+  for (const [client, ops] of byClient) {
+    let run: Op[] = [];
+    const flush = (): void => {
+      if (run.length >= 10) out.push({ client, via: run[0].via, node: run[0].node ?? '?', fromMs: run[0].invokeMs, toMs: run[run.length - 1].completeMs, ops: run.length });
+      run = [];
+    };
+    for (const op of ops) {
+      if (op.outcome === 'unknown') run.push(op);
+      else flush();
+    }
+    flush();
+  }
+  return out.sort((a, b) => b.toMs - b.fromMs - (a.toMs - a.fromMs));
 }
