@@ -275,17 +275,16 @@ export class Nemesis {
     await this.cluster.restart(id);
   }
 
-  private voters(): Promise<string[]> {
-    return (async () => {
-      for (const id of this.cluster.aliveIds()) {
-        try {
-          return (await this.cluster.info(id)).raft_voters.split(',').filter((v) => v !== '');
-        } catch {
-          // try the next node
-        }
+  /** The voters as the first live node that answers reports them. */
+  private async voters(): Promise<string[]> {
+    for (const id of this.cluster.aliveIds()) {
+      try {
+        return (await this.cluster.info(id)).raft_voters.split(',').filter((v) => v !== '');
+      } catch {
+        // try the next node
       }
-      throw new Error('no node answers INFO raft');
-    })();
+    }
+    throw new Error('no node answers INFO raft');
   }
 
   private async remove(id: string): Promise<void> {
