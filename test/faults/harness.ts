@@ -353,8 +353,8 @@ export function unavailabilityWindows(history: History): Array<{ fromMs: number;
 }
 
 /**
- * Runs of 10 or more unknown outcomes in a row on one client: a connection that got no reply for a
- * long time while others were served (a liveness problem the other checks do not fail on).
+ * Runs of 10 or more timeouts in a row on one client: a connection that got no reply for a long
+ * time while others were served (a liveness problem the other checks do not fail on).
  */
 export function stuckClients(history: History): Array<{ client: number; via: string; node: string; fromMs: number; toMs: number; ops: number }> {
   const byClient = new Map<number, Op[]>();
@@ -372,7 +372,8 @@ export function stuckClients(history: History): Array<{ client: number; via: str
       run = [];
     };
     for (const op of ops) {
-      if (op.outcome === 'unknown') run.push(op);
+      // Timed out (no reply), as opposed to failing fast while a node restarts.
+      if (op.outcome === 'unknown' && op.completeMs - op.invokeMs >= 1000) run.push(op);
       else flush();
     }
     flush();
