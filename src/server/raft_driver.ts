@@ -57,6 +57,9 @@ export const Outcome = {
   ),
   shuttingDown: new ErrorReply('CLUSTERDOWN the node is shutting down; the command was not executed'),
   tooManyPending: new ErrorReply('TRYAGAIN too many writes are waiting for the Raft log; retry shortly'),
+  readUnconfirmed: new ErrorReply(
+    'TRYAGAIN the leader did not confirm the read in time (leadership changed or the request was lost); nothing was read, retry it',
+  ),
 } as const;
 
 export interface RaftDriverOptions {
@@ -90,7 +93,8 @@ export class RaftDriver implements ReplicatedNode {
 
   private readonly waiters = new Map<number, WriteWaiter>();
   private readonly conditionWaiters = new Set<() => void>();
-  private readonly readBatches = new Map<string, PendingRead[]>();
+  /** Reads waiting for their ReadIndex, by request context, with when it was asked (performance.now()). */
+  private readonly readBatches = new Map<string, { readonly reads: PendingRead[]; readonly askedAt: number }>();
   private readonly readsAwaitingApply: Array<{ index: number; reads: PendingRead[] }> = [];
   private nextReadBatch: PendingRead[] = [];
   private readContextSeq = 0;
@@ -212,7 +216,10 @@ export class RaftDriver implements ReplicatedNode {
     let ticks = 0;
     this.tickTimer = setInterval(() => {
       this.node.tick();
-      if (++ticks % config.electionTicks === 0) this.promoteCaughtUpLearners();
+      if (++ticks % config.electionTicks === 0) {
+        this.promoteCaughtUpLearners();
+        if (this.readBatches.size > 0) this.failReadBatches(2 * electionTimeoutMs(config), Outcome.readUnconfirmed);
+      }
       this.scheduleProcess();
     }, config.tickMs);
     this.sweepTimer = setInterval(() => this.sweepExpired(), config.expirySweepMs);
@@ -430,7 +437,7 @@ export class RaftDriver implements ReplicatedNode {
       for (const read of batch) read.resolve(Outcome.noLeader(result.leaderId));
       return;
     }
-    this.readBatches.set(context, batch);
+    this.readBatches.set(context, { reads: batch, askedAt: performance.now() });
     this.scheduleProcess();
   }
 
@@ -552,9 +559,10 @@ export class RaftDriver implements ReplicatedNode {
     // Read points first, then entries one at a time, serving each read as soon as its point is applied.
     for (const state of ready.readStates) {
       const context = Buffer.from(state.context).toString();
-      const reads = this.readBatches.get(context);
-      if (!reads) continue;
+      const pending = this.readBatches.get(context);
+      if (!pending) continue;
       this.readBatches.delete(context);
+      const reads = pending.reads;
       // Batches arrive in request order; keeping the queue sorted by index makes serving a prefix scan.
       this.readsAwaitingApply.push({ index: state.index, reads });
     }
@@ -659,6 +667,8 @@ export class RaftDriver implements ReplicatedNode {
     const was = this.softState;
     this.softState = state;
     if (state.role === was.role && state.leaderId === was.leaderId) return;
+    // A ReadIndex request asked of the previous leader will not be answered by the next one.
+    if (state.leaderId !== was.leaderId && this.readBatches.size > 0) this.failReadBatches(0, Outcome.readUnconfirmed);
     // Between two leaders there is usually a moment with none: name the last one we knew.
     if (state.leaderId !== '' && state.leaderId !== this.lastLeaderId) {
       if (this.lastLeaderId !== '') this.link?.abandonForwardsTo(this.lastLeaderId);
@@ -685,9 +695,22 @@ export class RaftDriver implements ReplicatedNode {
       if (this.softState.role === 'leader') return;
       this.resolveWaitersUpTo(Number.MAX_SAFE_INTEGER, Outcome.uncertain);
     }, graceMs).unref();
-    for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.noLeader(this.softState.leaderId));
-    this.readBatches.clear();
+    this.failReadBatches(0, Outcome.noLeader(this.softState.leaderId));
     this.sweepInFlight = false;
+  }
+
+  /**
+   * Fails the reads whose ReadIndex request was asked `olderThanMs` or longer ago (0: all). A
+   * follower's request to the leader can be lost (a dropped link, a leader that changed) and the
+   * core does not retry it; an unanswered read would block its connection's later replies for good.
+   */
+  private failReadBatches(olderThanMs: number, reply: Reply): void {
+    const now = performance.now();
+    for (const [context, pending] of this.readBatches) {
+      if (olderThanMs > 0 && now - pending.askedAt < olderThanMs) continue;
+      this.readBatches.delete(context);
+      for (const read of pending.reads) read.resolve(reply);
+    }
   }
 
   /** Answers every write still waiting at an index <= `index` (a reply on its connection would otherwise block all later ones). */
@@ -799,8 +822,7 @@ export class RaftDriver implements ReplicatedNode {
     await this.snapshotSaving;
     for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);
     this.waiters.clear();
-    for (const batch of this.readBatches.values()) for (const read of batch) read.resolve(Outcome.shuttingDown);
-    this.readBatches.clear();
+    this.failReadBatches(0, Outcome.shuttingDown);
     for (const read of this.nextReadBatch) read.resolve(Outcome.shuttingDown);
     this.nextReadBatch = [];
     await this.link?.stop();
