@@ -22,6 +22,8 @@ import { command, RespError } from '../../test/helpers/cluster';
 import { waitFor } from '../../test/helpers/net';
 import { pinnedEtcdClient } from '../targets/etcd';
 import type { Target } from '../targets/target';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nowMs } from './stats';
 
 export interface FailoverRun {
   killed: string;
@@ -54,9 +56,6 @@ export interface FailoverResult {
 
 const KEYSPACE = 1_000_000;
 const ACK_WAIT_MS = 30_000;
-
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

@@ -20,6 +20,8 @@ import { command } from '../../test/helpers/cluster';
 import { waitFor } from '../../test/helpers/net';
 import { pinnedEtcdClient } from '../targets/etcd';
 import { rssBytes, type Target } from '../targets/target';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nowMs } from './stats';
 
 export interface MemoryNode {
   id: string;
@@ -54,9 +56,6 @@ export interface MemoryResult {
 
 const TTL_MS = 600_000;
 const BATCH = 1000;
-
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function lockKey(i: number): string {
   return `lock:${i}`;

@@ -10,6 +10,7 @@ import t from 'tap';
 import Redis from 'ioredis';
 import { Cluster, command } from '../helpers/cluster';
 import { waitFor } from '../helpers/servers';
+import { clusterClient } from './clients';
 import { describeErrors, LockLoad, missingAcks, WriteLoad } from './load';
 
 /** Writes through fresh connections to `port` until one is acknowledged; the ms it took. */
@@ -30,32 +31,20 @@ t.test('kill -9 of the leader under load from a Cluster client and a plain clien
   const leader = await cluster.leader();
   const follower = [...cluster.nodes.values()].find((n) => n.id !== leader.id)!;
 
-  const clusterClient = new Redis.Cluster(
-    [...cluster.nodes.values()].map((n) => ({ host: '127.0.0.1', port: n.port })),
-    {
-      clusterRetryStrategy: () => 50,
-      retryDelayOnClusterDown: 50,
-      retryDelayOnFailover: 50,
-      retryDelayOnTryAgain: 50,
-      maxRedirections: 100,
-      slotsRefreshTimeout: 1000,
-      redisOptions: { connectTimeout: 1000, commandTimeout: 5000, maxRetriesPerRequest: null },
-    },
-  );
-  clusterClient.on('error', () => undefined);
+  const leaderFinder = clusterClient(cluster, 5000);
   const followerClients = Array.from({ length: 3 }, () => new Redis({ port: follower.port, retryStrategy: () => 50, maxRetriesPerRequest: null, commandTimeout: 15_000 }));
   for (const c of followerClients) c.on('error', () => undefined);
   t.teardown(() => {
-    clusterClient.disconnect();
+    leaderFinder.disconnect();
     followerClients.forEach((c) => c.disconnect());
   });
 
   const viaCluster = new WriteLoad('c');
   const viaFollower = new WriteLoad('f');
   const locks = new LockLoad('lock:mixed', 1500);
-  viaCluster.start([clusterClient, clusterClient, clusterClient]);
+  viaCluster.start([leaderFinder, leaderFinder, leaderFinder]);
   viaFollower.start(followerClients.slice(0, 2));
-  locks.start([clusterClient, clusterClient, followerClients[2], followerClients[2]]);
+  locks.start([leaderFinder, leaderFinder, followerClients[2], followerClients[2]]);
   await waitFor('load flowing', () => viaCluster.acks.length >= 200 && viaFollower.acks.length >= 200 && locks.cycles >= 20, 30_000);
 
   const killedAtMs = Date.now();

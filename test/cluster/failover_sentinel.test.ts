@@ -10,26 +10,12 @@ import t from 'tap';
 import Redis from 'ioredis';
 import { Cluster } from '../helpers/cluster';
 import { waitFor } from '../helpers/servers';
+import { sentinelClient } from './clients';
 import { describeErrors, LockLoad, missingAcks, WriteLoad } from './load';
 
 t.test('kill -9 of the leader under a Sentinel-mode lock and write load', async (t) => {
   const cluster = await Cluster.start(t);
-  const sentinels = [...cluster.nodes.values()].map((n) => ({ host: '127.0.0.1', port: n.port }));
-  const clients = Array.from(
-    { length: 6 },
-    () =>
-      new Redis({
-        sentinels,
-        name: 'mymaster',
-        sentinelRetryStrategy: () => 50,
-        retryStrategy: () => 50,
-        maxRetriesPerRequest: null,
-        commandTimeout: 5000,
-        connectTimeout: 1000,
-        sentinelMaxConnections: 3,
-      }),
-  );
-  for (const c of clients) c.on('error', () => undefined);
+  const clients = Array.from({ length: 6 }, () => sentinelClient(cluster, { sentinelMaxConnections: 3 }));
   t.teardown(() => clients.forEach((c) => c.disconnect()));
 
   const writes = new WriteLoad('u');

@@ -10,11 +10,11 @@
 // A client is anything with ioredis's `call(command, ...args)`; errors (CLUSTERDOWN, UNCERTAIN,
 // timeouts, connection loss) are counted and the worker moves on: only acknowledgements count.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface Commander {
   call(command: string, ...args: Array<string | number>): Promise<unknown>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Ack {
   readonly key: string;

@@ -8,16 +8,16 @@
 // Nodes snapshot every 200 entries, so the new nodes catch up from a snapshot plus the log.
 
 import t from 'tap';
-import Redis, { type Cluster as RedisCluster } from 'ioredis';
+import type { Cluster as RedisCluster } from 'ioredis';
 import { Cluster, command, RespError } from '../helpers/cluster';
 import { waitFor } from '../helpers/servers';
+import { clusterClient } from './clients';
 import { describeErrors } from './load';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const LOCK = '{ctr}:lock';
 const VALUE = '{ctr}:value';
 const GUARDED_SET = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) return 1 else return 0 end";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Contention {
   completed = 0;
@@ -100,23 +100,7 @@ async function admin(port: number, argv: string[]): Promise<string> {
 
 t.test('add two nodes, remove two founders (the leader too) and transfer leadership under a contention load', async (t) => {
   const cluster = await Cluster.start(t, { nodeArgs: () => ['--snapshot-entries', '200'] });
-  const clients = Array.from(
-    { length: 4 },
-    () =>
-      new Redis.Cluster(
-        [...cluster.nodes.values()].map((n) => ({ host: '127.0.0.1', port: n.port })),
-        {
-          clusterRetryStrategy: () => 50,
-          retryDelayOnClusterDown: 50,
-          retryDelayOnFailover: 50,
-          retryDelayOnTryAgain: 50,
-          maxRedirections: 100,
-          slotsRefreshTimeout: 1000,
-          redisOptions: { connectTimeout: 1000, commandTimeout: 20_000, maxRetriesPerRequest: null },
-        },
-      ),
-  );
-  for (const c of clients) c.on('error', () => undefined);
+  const clients = Array.from({ length: 4 }, () => clusterClient(cluster, 20_000));
   t.teardown(() => clients.forEach((c) => c.disconnect()));
 
   const load = new Contention();

@@ -6,28 +6,14 @@
 // so restarts load a snapshot and replay the log after it.
 
 import t from 'tap';
-import Redis from 'ioredis';
 import { Cluster, raftInfo } from '../helpers/cluster';
 import { waitFor } from '../helpers/servers';
+import { sentinelClient } from './clients';
 import { describeErrors, LockLoad, missingAcks, WriteLoad } from './load';
 
 t.test('restart every node in turn (SIGTERM, and kill -9 for one) under write load', async (t) => {
   const cluster = await Cluster.start(t, { nodeArgs: () => ['--snapshot-entries', '300'] });
-  const sentinels = [...cluster.nodes.values()].map((n) => ({ host: '127.0.0.1', port: n.port }));
-  const clients = Array.from(
-    { length: 5 },
-    () =>
-      new Redis({
-        sentinels,
-        name: 'mymaster',
-        sentinelRetryStrategy: () => 50,
-        retryStrategy: () => 50,
-        maxRetriesPerRequest: null,
-        commandTimeout: 5000,
-        connectTimeout: 1000,
-      }),
-  );
-  for (const c of clients) c.on('error', () => undefined);
+  const clients = Array.from({ length: 5 }, () => sentinelClient(cluster));
   t.teardown(() => clients.forEach((c) => c.disconnect()));
 
   const writes = new WriteLoad('r');

@@ -16,8 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runFaults, type ScenarioContext } from './harness';
 import { seedFromEnv } from './prng';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 t.test('a 75-second run under every kind of fault passes every check', async (t) => {
   const seed = seedFromEnv(process.env.FAULTS_SEED);

@@ -20,6 +20,7 @@ import { waitFor } from '../helpers/servers';
 import { HelloRouter } from './hello_router';
 import type { History } from './history';
 import type { Prng } from './prng';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const faultKinds = ['kill', 'pause', 'partition', 'bridge', 'one-way', 'link-delay', 'link-drop', 'clock', 'membership', 'transfer'] as const;
 export type FaultKind = (typeof faultKinds)[number];
@@ -35,8 +36,6 @@ export interface NemesisOptions {
   negativeClockOffsets?: boolean;
   kinds?: readonly FaultKind[];
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Nemesis {
   readonly errors: string[] = [];

@@ -14,8 +14,7 @@ import type { FaultClient } from './clients';
 import type { Acquisition } from './lock_checker';
 import type { History, Op, Workload } from './history';
 import type { Prng } from './prng';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export class Workers {
   private stopping = false;

@@ -9,8 +9,7 @@
 
 import Redis from 'ioredis';
 import { Cluster, command } from '../../helpers/cluster';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 async function main(): Promise<void> {
   const teardowns: Array<() => unknown> = [];

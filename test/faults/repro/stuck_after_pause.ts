@@ -7,8 +7,7 @@
 //   npx tsc -p . && node dist/test/faults/repro/stuck_after_pause.js [pause|isolate]
 
 import { Cluster, command, RawConnection } from '../../helpers/cluster';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 async function main(mode: string): Promise<void> {
   const teardowns: Array<() => unknown> = [];
