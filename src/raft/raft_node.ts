@@ -433,9 +433,14 @@ export class RaftNode {
     return this.role === 'leader' && this.term === this.durableTerm && this.vote === this.durableVote;
   }
 
+  /** No Ready is outstanding, or we lead ahead of our disk with room for one more. */
+  private mayTakeReady(ahead: boolean): boolean {
+    return this.outstanding.length === 0 || (ahead && this.outstanding.length < MAX_OUTSTANDING_READIES);
+  }
+
   hasReady(): boolean {
     const ahead = this.leaderAheadOfDisk();
-    if (this.outstanding.length > 0 && !(ahead && this.outstanding.length < MAX_OUTSTANDING_READIES)) return false;
+    if (!this.mayTakeReady(ahead)) return false;
     this.flush();
     const hs = this.hardState();
     return (
@@ -455,7 +460,7 @@ export class RaftNode {
     // its messages carry entries it does not yet count for itself (see RaftLog.stable), and the
     // committed entries it hands out are durable here already, so they may be applied at once.
     const ahead = this.leaderAheadOfDisk();
-    assert(this.outstanding.length === 0 || (ahead && this.outstanding.length < MAX_OUTSTANDING_READIES), 'ready() called again before advance()');
+    assert(this.mayTakeReady(ahead), 'ready() called again before advance()');
     this.flush();
     const soft: SoftState = { leaderId: this.leaderId, role: this.role };
     const hard = this.hardState();

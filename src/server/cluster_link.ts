@@ -64,8 +64,8 @@ export interface ClusterLinkOptions {
   readonly helloIntervalMs: number;
   /** How long a follower waits for the leader's reply to a forwarded write before saying "unknown". */
   readonly forwardTimeoutMs: number;
-  /** Test-only skew of this node's clock, applied to the forward timestamps it writes and checks. */
-  readonly clockOffsetMs?: number;
+  /** This node's wall clock (the driver's, test-skewable), for the forward timestamps it writes and checks. */
+  readonly clockMs: () => number;
   readonly onRaftMessage: (message: Message) => void;
   /** Runs a write forwarded by a follower, as if a local client had sent it. */
   readonly executeForwarded: (db: number, argv: string[]) => Promise<Reply>;
@@ -146,7 +146,7 @@ export class ClusterLink {
         resolve(forwardUncertain);
       }, this.options.forwardTimeoutMs);
       this.pending.set(id, { to: leaderId, resolve, timer });
-      this.transport.send([{ type: 'ql.fwd', from: this.options.nodeId, to: leaderId, term: 0, id, db, argv, sentAtMs: this.clockMs() }]);
+      this.transport.send([{ type: 'ql.fwd', from: this.options.nodeId, to: leaderId, term: 0, id, db, argv, sentAtMs: this.options.clockMs() }]);
     });
   }
 
@@ -186,10 +186,6 @@ export class ClusterLink {
     this.refused.delete(nodeId);
   }
 
-  private clockMs(): number {
-    return Date.now() + (this.options.clockOffsetMs ?? 0);
-  }
-
   private sayHello(): void {
     const clientAddress = this.options.clientAddress();
     if (clientAddress === '') return;
@@ -217,7 +213,7 @@ export class ClusterLink {
         // outcome is unknown (at forwardTimeoutMs); executing it then would surprise a client that
         // already read the key and retried. Refuse it well before that point. Safe as long as the
         // two clocks are within forwardTimeoutMs/2 of each other.
-        if (!(this.clockMs() - message.sentAtMs < this.options.forwardTimeoutMs / 2)) {
+        if (!(this.options.clockMs() - message.sentAtMs < this.options.forwardTimeoutMs / 2)) {
           this.reply(message, lateForward);
           return;
         }

@@ -188,7 +188,7 @@ export class RaftDriver implements ReplicatedNode {
         logger: this.logger.child({ component: 'transport' }),
         helloIntervalMs: Math.max(200, config.tickMs * config.electionTicks),
         forwardTimeoutMs: 10_000,
-        clockOffsetMs: config.testClockOffsetMs,
+        clockMs: () => this.clockMs(),
         onRaftMessage: (message: Message) => {
           if (this.stopped) return;
           try {
@@ -707,7 +707,7 @@ export class RaftDriver implements ReplicatedNode {
   private failReadBatches(olderThanMs: number, reply: Reply): void {
     const now = performance.now();
     for (const [context, pending] of this.readBatches) {
-      if (olderThanMs > 0 && now - pending.askedAt < olderThanMs) continue;
+      if (now - pending.askedAt < olderThanMs) continue;
       this.readBatches.delete(context);
       for (const read of pending.reads) read.resolve(reply);
     }
