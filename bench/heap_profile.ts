@@ -6,7 +6,8 @@
 // only) and sums the snapshot's self sizes per constructor / object type, and for the largest
 // groups the edges that hold them (the retainers: which field or collection points at them).
 //
-// Run: npx tsc -p . && node dist/bench/heap_profile.js [N=100000] [--keep]   (--keep: leave the .heapsnapshot)
+// Run: npx tsc -p . && node dist/bench/heap_profile.js [N=100000] [--keep] [--idle-seconds S]
+//   (--keep: leave the .heapsnapshot; --idle-seconds: also print RSS every 2.5 s for S s of idleness)
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,8 +17,10 @@ import { rssBytes } from './targets/target';
 import { spawnTracked, trackDir } from './targets/processes';
 import { lockKey, lockOwner } from './workloads/memory';
 
-const N = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100_000);
+const N = Number(process.argv[2] !== undefined && /^\d+$/.test(process.argv[2]) ? process.argv[2] : 100_000);
 const keep = process.argv.includes('--keep');
+const idleAt = process.argv.indexOf('--idle-seconds');
+const idleSeconds = idleAt === -1 ? 0 : Number(process.argv[idleAt + 1]);
 const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
 
 interface Snapshot {
@@ -109,6 +112,13 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 2000));
     const after = rssBytes(pid);
+    // How RSS falls once the node is idle (V8's memory reducer starts after ~8 s without allocation).
+    const series: string[] = [];
+    for (let s = 0; s < idleSeconds; s += 2.5) {
+      await new Promise((r) => setTimeout(r, 2500));
+      series.push(`${s + 2.5 + 2} s: ${((rssBytes(pid) - before) / N).toFixed(0)}`);
+    }
+    if (series.length) console.log(`RSS bytes per lock after the load, idle: ${series.join(', ')}`);
     const info = String(await redis.info('memory'));
     const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
     const raft = String(await redis.call('INFO', 'raft'));

@@ -26,6 +26,15 @@ import { runMemory, type MemoryResult } from './workloads/memory';
 import { QUORUMLOCK_ELECTION_TICKS, QUORUMLOCK_TICK_MS } from './targets/quorumlock';
 
 const quick = process.argv.includes('--quick');
+/** `--targets a,b` and `--workloads cycle,set,contended,failover,memory` narrow a run (for iterating on one figure). */
+const targetFilter = listFlag('--targets');
+const workloadFilter = listFlag('--workloads');
+const runs = (workload: string): boolean => workloadFilter === null || workloadFilter.includes(workload);
+
+function listFlag(name: string): string[] | null {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? null : (process.argv[at + 1] ?? '').split(',');
+}
 const resultsDir = path.resolve(__dirname, '..', '..', 'bench', 'results');
 
 interface Plan {
@@ -100,26 +109,27 @@ async function main(): Promise<void> {
   };
   const startedMs = Date.now();
   for (const spec of TARGETS) {
+    if (targetFilter !== null && !targetFilter.includes(spec.name)) continue;
     let target: Target | null = null;
-    try {
+    if (['cycle', 'set', 'contended', 'failover'].some(runs)) try {
       console.log(`== ${spec.name}: starting`);
       target = await spec.start();
-      for (const clients of plan.clientLevels) {
+      for (const clients of runs('cycle') ? plan.clientLevels : []) {
         const r = await runLockCycle(target, clients, plan.seconds);
         results.lockCycle.push(r);
         console.log(`  lock cycle, ${clients} clients: ${r.cyclesPerSec.toFixed(0)} cycles/s, p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} p99.9 ${r.p999Ms.toFixed(2)} ms`);
       }
-      if (target.kind !== 'etcd') {
+      if (target.kind !== 'etcd' && runs('set')) {
         for (const [pipeline, requests] of [[1, plan.benchmarkRequests.plain], [16, plan.benchmarkRequests.pipelined]]) {
           const r = await runRedisBenchmark(target, { clients: 50, pipeline, requests });
           results.redisBenchmark.push(r);
           console.log(`  redis-benchmark -c 50 -P ${pipeline}: ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.p50Ms} p99 ${r.p99Ms} ms`);
         }
       }
-      const c = await runContended(target, { clients: 20, holdMs: 1, seconds: plan.seconds });
-      results.contended.push(c);
-      console.log(`  contended key, 20 clients, hold 1 ms: ${c.handoffsPerSec.toFixed(0)} handoffs/s, idle gap p50 ${c.idleGapP50Ms.toFixed(2)} p99 ${c.idleGapP99Ms.toFixed(2)} ms`);
-      if (target.nodes.ids.length > 1) {
+      const c = runs('contended') ? await runContended(target, { clients: 20, holdMs: 1, seconds: plan.seconds }) : null;
+      if (c) results.contended.push(c);
+      if (c) console.log(`  contended key, 20 clients, hold 1 ms: ${c.handoffsPerSec.toFixed(0)} handoffs/s, idle gap p50 ${c.idleGapP50Ms.toFixed(2)} p99 ${c.idleGapP99Ms.toFixed(2)} ms`);
+      if (target.nodes.ids.length > 1 && runs('failover')) {
         const f = await runFailover(target, { runs: plan.failoverRuns, clients: plan.failoverClients });
         results.failover.push(f);
         console.log(`  failover (kill -9 the leader, ${plan.failoverRuns} runs): median ${f.medianMs.toFixed(0)} ms, max ${f.maxMs.toFixed(0)} ms`);
@@ -131,7 +141,7 @@ async function main(): Promise<void> {
       await target?.stop();
       target = null;
     }
-    if (!spec.memory) continue;
+    if (!spec.memory || !runs('memory')) continue;
     try {
       console.log(`== ${spec.name}: starting afresh for memory and restart`);
       target = await spec.start();
@@ -147,8 +157,9 @@ async function main(): Promise<void> {
   results.durationSeconds = (Date.now() - startedMs) / 1000;
   results.machine.loadAverageAtEnd = os.loadavg();
   fs.mkdirSync(resultsDir, { recursive: true });
-  // A quick run never overwrites the full run of the same day.
-  const base = path.join(resultsDir, quick ? `${date}-quick` : date);
+  // A quick or narrowed run never overwrites the full run of the same day.
+  const narrowed = targetFilter !== null || workloadFilter !== null;
+  const base = path.join(resultsDir, `${date}${quick ? '-quick' : ''}${narrowed ? '-partial' : ''}`);
   fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(`${base}.md`, markdown(results));
   fs.writeFileSync(`${base}.svg`, svgChart(results));

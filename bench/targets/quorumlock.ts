@@ -21,7 +21,9 @@ export async function startQuorumlock(nodes = 3): Promise<Target> {
     for (const fn of teardowns.splice(0).reverse()) await fn();
   };
   try {
-    const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS });
+    // QUORUMLOCK_NODE_FLAGS: flags for each node's `node` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+    const execArgv = process.env.QUORUMLOCK_NODE_FLAGS?.split(' ').filter(Boolean);
+    const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS, execArgv });
     for (const node of cluster.nodes.values()) if (node.child) trackChild(node.child);
     // The helper's temp root (the parent of every data dir) goes too if the benchmark is killed.
     trackDir(path.dirname(cluster.node('n1').dataDir));

@@ -61,8 +61,9 @@ export class Database {
     const slot = keySlot(key);
     let map = this.slots[slot];
     if (map === undefined) map = this.slots[slot] = new Map();
-    assert(!map.has(key), 'add of an existing key');
+    const sizeBefore = map.size;
     map.set(key, entry);
+    assert(map.size === sizeBefore + 1, 'add of an existing key'); // one hash lookup, not two
     this.size++;
     if (entry.deadlineMs !== 0) this.countVolatile(key, entry, +1);
   }

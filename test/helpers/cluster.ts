@@ -5,6 +5,7 @@
 // data dir and ports, and added with --join. One teardown kills every process and proxy and
 // removes the data dirs; when the test failed it prints the tail of each node's log.
 
+import { setTimeout as delay } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -166,6 +167,8 @@ export interface ClusterOptions {
   electionTicks?: number;
   /** Extra `serve` flags for a node, by id. */
   nodeArgs?: (id: string) => string[];
+  /** Flags for node itself (e.g. `--cpu-prof` when profiling a benchmark). */
+  execArgv?: string[];
 }
 
 const LOG_BYTES_MAX = 256 * 1024;
@@ -180,7 +183,7 @@ export class Cluster {
 
   private constructor(
     private readonly t: TestLike,
-    private readonly options: Required<Omit<ClusterOptions, 'nodeArgs'>> & Pick<ClusterOptions, 'nodeArgs'>,
+    private readonly options: Required<Omit<ClusterOptions, 'nodeArgs' | 'execArgv'>> & Pick<ClusterOptions, 'nodeArgs' | 'execArgv'>,
   ) {}
 
   /** Starts the founding members and waits until they have elected a leader. */
@@ -225,7 +228,7 @@ export class Cluster {
   private async launch(id: string): Promise<void> {
     const node = this.node(id);
     if (this.tornDown) throw new Error('cluster is torn down');
-    const child = spawn(process.execPath, [binPath, ...node.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(this.options.execArgv ?? []), binPath, ...node.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     node.child = child;
     node.stopping = false;
     const append = (d: Buffer): void => {
@@ -439,6 +442,11 @@ export class Cluster {
       [...this.nodes.values()].map(async (node) => {
         if (node.child && node.child.exitCode === null && node.child.signalCode === null) {
           node.stopping = true;
+          // A profiled node gets to write its profile on a clean exit first.
+          if (this.options.execArgv?.length) {
+            node.child.kill('SIGTERM');
+            if ((await Promise.race([node.exited, delay(10_000, 'timeout')])) !== 'timeout') return;
+          }
           node.child.kill('SIGKILL');
           await node.exited;
         }

@@ -128,10 +128,8 @@ export class PeerLink {
   }
 
   private writeFrame(socket: net.Socket, payload: Buffer): void {
-    socket.cork();
-    socket.write(frameHeader(payload.length));
-    socket.write(payload);
-    socket.uncork();
+    // One buffer, one write(2): cork + two writes went through writev and its per-chunk bookkeeping.
+    socket.write(Buffer.concat([frameHeader(payload.length), payload]));
     this.sentFrames++;
   }
 

@@ -139,6 +139,7 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['raft_entries_persisted', status.entriesPersisted],
         ['raft_entries_per_fsync', ratio(status.entriesPersisted, status.fsyncCount)],
         ['raft_append_messages_sent', status.appendMessagesSent],
+        ['raft_entries_in_appends', status.entriesInAppends],
         ['raft_entries_per_append', ratio(status.entriesInAppends, status.appendMessagesSent)],
         ['raft_writes_applied', status.writesApplied],
         ['raft_write_latency_avg_usec', status.writeLatencyAvgMicros],
