@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     if (series.length) console.log(`RSS bytes per lock after the load, idle: ${series.join(', ')}`);
     const info = String(await redis.info('memory'));
     const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+    console.log(info.split('\r\n').filter((l) => /^used_memory_(rss|vm_)/.test(l)).map((l) => { const [k, v] = l.split(':'); return `${k.replace('used_memory_', '')} ${(Number(v) / 1048576).toFixed(1)} MiB`; }).join(', '));
     const raft = String(await redis.call('INFO', 'raft'));
     redis.disconnect();
     console.log(`${N} locks on one node: RSS ${mib(before)} -> ${mib(after)} = ${((after - before) / N).toFixed(0)} bytes per lock; INFO used_memory (heapUsed + external) ${mib(field('used_memory'))} = ${(field('used_memory') / N).toFixed(0)} bytes per lock`);

@@ -422,6 +422,21 @@ export class RaftNode {
     return this.snapshot;
   }
 
+  /**
+   * The driver has the snapshot at `index` on disk: the core stops holding its data (at a million
+   * keys that is tens of MB per node for a rare event). A follower that later needs a snapshot
+   * raises snapshotNeeded() instead, and the driver answers with compact() on a fresh one.
+   * Transfers already under way keep their own reference.
+   */
+  releaseSnapshotData(index: number): void {
+    if (this.snapshot !== null && this.snapshot.meta.index === index) this.snapshot = null;
+  }
+
+  /** A lagging follower needs a snapshot and none is held: the driver should call compact(). */
+  needsSnapshot(): boolean {
+    return this.snapshotNeeded;
+  }
+
   // ---------------------------------------------------------------- Ready
 
   /**

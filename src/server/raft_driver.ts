@@ -163,7 +163,8 @@ export class RaftDriver implements ReplicatedNode {
       {
         hardState: loaded.hardState,
         snapshotMeta: loaded.snapshot ? loaded.snapshot.meta : null,
-        snapshotData: loaded.snapshot ? loaded.snapshot.data : undefined,
+        // Not handed to the core: it is on disk, and a follower that needs one gets a fresh one (below).
+        snapshotData: undefined,
         entries: loaded.entries,
         conf: loaded.snapshot ? loaded.snapshot.meta.conf : { voters, learners: [], votersOutgoing: [] },
         applied: this.appliedIndex,
@@ -216,6 +217,7 @@ export class RaftDriver implements ReplicatedNode {
     let ticks = 0;
     this.tickTimer = setInterval(() => {
       this.node.tick();
+      if (this.node.needsSnapshot()) this.takeSnapshot('a follower needs one');
       if (++ticks % config.electionTicks === 0) {
         this.promoteCaughtUpLearners();
         if (this.readBatches.size > 0) this.failReadBatches(2 * electionTimeoutMs(config), Outcome.readUnconfirmed);
@@ -507,6 +509,8 @@ export class RaftDriver implements ReplicatedNode {
       const { ready } = this.pipeline.shift()!;
       if (!ready.sendBeforePersist) this.handleReady(ready);
       this.node.advance();
+      // A snapshot received from the leader is on disk and applied: the core need not hold it.
+      if (ready.snapshot) this.node.releaseSnapshotData(ready.snapshot.meta.index);
       advanced = true;
     }
     if (!advanced) return;
@@ -734,6 +738,16 @@ export class RaftDriver implements ReplicatedNode {
 
   private maybeSnapshot(): void {
     if (this.appliedIndex - this.lastSnapshotIndex < this.config.snapshotEntries) return;
+    this.takeSnapshot('log compaction');
+  }
+
+  /**
+   * Snapshots the state machine at the applied index and compacts the log up to it. A periodic
+   * snapshot's data is dropped from memory once it is on disk; one taken because a follower needs
+   * it stays with the core until the next one replaces it, so the transfer can start (dropping it
+   * at once could make the core ask again, and again).
+   */
+  private takeSnapshot(reason: 'log compaction' | 'a follower needs one'): void {
     const started = Date.now();
     const index = this.appliedIndex;
     const data = this.sm.snapshot();
@@ -741,7 +755,10 @@ export class RaftDriver implements ReplicatedNode {
     this.lastSnapshotIndex = index;
     // Persisted through the same serialized write queue as the log, so it lands after the entries it covers.
     this.snapshotSaving = this.storage.save({ snapshot }).then(
-      () => this.logger.info('snapshot taken', { index, bytes: data.length, ms: Date.now() - started }),
+      () => {
+        if (reason === 'log compaction') this.node.releaseSnapshotData(index);
+        this.logger.info('snapshot taken', { index, reason, bytes: data.length, ms: Date.now() - started });
+      },
       (error: Error) => this.logger.error('snapshot could not be saved; the log keeps growing until the next try', { index, err: error }),
     );
   }

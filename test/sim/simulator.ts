@@ -46,6 +46,8 @@ export interface SimStats {
   pauses: number;
   snapshots: number;
   snapshotsInstalled: number;
+  /** Snapshots a leader made because a follower needed one and the core held none. */
+  snapshotsOnDemand: number;
   /** Readys a leader took while earlier ones were still on their way to disk. */
   pipelinedReadys: number;
   confChanges: number;
@@ -159,6 +161,7 @@ export class Simulation {
       pauses: 0,
       snapshots: 0,
       snapshotsInstalled: 0,
+      snapshotsOnDemand: 0,
       pipelinedReadys: 0,
       confChanges: 0,
       transfers: 0,
@@ -255,7 +258,12 @@ export class Simulation {
     const rng = this.rng;
     if (this.now % MICRO_PER_TICK === 0) {
       this.stats.ticks++;
-      for (const n of this.nodes.values()) if (this.isRunning(n)) n.raft!.tick();
+      for (const n of this.nodes.values()) {
+        if (!this.isRunning(n)) continue;
+        n.raft!.tick();
+        // As the server's driver: a follower needs a snapshot the core no longer holds.
+        if (n.raft!.needsSnapshot()) this.takeSnapshot(n);
+      }
     }
     this.deliver();
     if (rng.chance(this.faults.proposeRate)) this.clientPropose();
@@ -307,7 +315,8 @@ export class Simulation {
       {
         hardState: disk.hardState,
         snapshotMeta: snap ? snap.meta : null,
-        snapshotData: snap ? snap.data : undefined,
+        // The server's driver never hands the data over (it makes a fresh snapshot on demand); half the time here neither.
+        snapshotData: snap && this.rng.chance(0.5) ? snap.data : undefined,
         entries: disk.entries,
         conf: snap ? snap.meta.conf : disk.founderConf,
         applied: snap ? snap.meta.index : 0,
@@ -645,14 +654,15 @@ export class Simulation {
     this.log(`partition {${[...side].join(',')}} | rest until ${until}`);
   }
 
-  private takeSnapshot(): void {
+  /** Periodic (a random node), or on demand (`onDemand`: the core asked for one, possibly at its snapshot index). */
+  private takeSnapshot(onDemand?: SimNode): void {
     // Like the driver, a node snapshots with Readys still in flight (a pipelining leader).
     const candidates = [...this.nodes.values()].filter((n) => this.isRunning(n));
     if (candidates.length === 0) return;
-    const n = this.rng.pick(candidates);
+    const n = onDemand ?? this.rng.pick(candidates);
     const raft = n.raft!;
     const status = raft.status();
-    if (n.appliedIndex <= status.snapshotIndex) return;
+    if (n.appliedIndex < status.snapshotIndex || (n.appliedIndex === status.snapshotIndex && !onDemand)) return;
     const diskLast = n.disk.entries.length > 0 ? n.disk.entries[n.disk.entries.length - 1].index : n.disk.snapshot?.meta.index ?? 0;
     if (diskLast < n.appliedIndex) return; // the driver snapshots only what it has persisted
     // The driver may be ahead of the core's applied index only while Readys are in flight.
@@ -666,7 +676,10 @@ export class Simulation {
     n.disk.snapshot = snap;
     n.disk.entries = n.disk.entries.filter((e) => e.index > snap.meta.index);
     n.disk.syncedHardState = n.disk.hardState; // the snapshot is written synced
+    // As the driver does once a periodic snapshot is on disk (sometimes: both paths get exercised).
+    if (!onDemand && this.rng.chance(0.5)) raft.releaseSnapshotData(snap.meta.index);
     this.stats.snapshots++;
+    if (onDemand) this.stats.snapshotsOnDemand++;
     this.log(`${n.id} snapshots at ${snap.meta.index}`);
   }
 

@@ -70,6 +70,11 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['used_memory_rss', mem.rss],
         ['used_memory_rss_human', `${(mem.rss / 1048576).toFixed(2)}M`],
         ['used_memory_peak', mem.rss],
+        // Where RSS goes beyond the live heap: V8's committed heap, and memory outside it (Buffers, LevelDB).
+        ['used_memory_vm_heap_used', mem.heapUsed],
+        ['used_memory_vm_heap_total', mem.heapTotal],
+        ['used_memory_vm_external', mem.external],
+        ['used_memory_vm_array_buffers', mem.arrayBuffers],
         ['maxmemory', 0],
         ['maxmemory_policy', 'noeviction'],
       ]);
