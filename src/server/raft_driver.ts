@@ -33,6 +33,8 @@ interface WriteWaiter {
   readonly resolve: (reply: Reply) => void;
   /** performance.now() at proposal, for raft_write_latency_avg_usec. */
   readonly proposedAt: number;
+  /** What was proposed: applied as it is when the entry at this index has this term (it is ours), not decoded again. */
+  readonly command: LogCommand;
 }
 
 interface PendingRead {
@@ -393,7 +395,7 @@ export class RaftDriver implements ReplicatedNode {
     }
     this.scheduleProcess();
     return new Promise((resolve) => {
-      this.waiters.set(result.index, { term: result.term, resolve, proposedAt: performance.now() });
+      this.waiters.set(result.index, { term: result.term, resolve, proposedAt: performance.now(), command });
     });
   }
 
@@ -589,13 +591,21 @@ export class RaftDriver implements ReplicatedNode {
   private applyEntry(entry: Entry): void {
     this.appliedIndex = entry.index;
     let reply: Reply = null;
+    const waiter = this.waiters.get(entry.index);
     if (entry.type === EntryType.Normal && entry.data.length > 0) {
       let command: LogCommand;
-      try {
-        command = decodeLogCommand(entry.data);
-      } catch (error) {
-        this.logger.error('undecodable raft entry; skipping it on every replica alike', { index: entry.index, err: error as Error });
-        command = { kind: 'expire', db: 0, keys: [], timeMs: 0 };
+      if (waiter !== undefined && waiter.term === entry.term) {
+        // Same index and term: this entry is the one proposed here (log matching), and its bytes
+        // decode to this very command (binary strings and integers round-trip through msgpack),
+        // so the leader skips decoding its own writes.
+        command = waiter.command;
+      } else {
+        try {
+          command = decodeLogCommand(entry.data);
+        } catch (error) {
+          this.logger.error('undecodable raft entry; skipping it on every replica alike', { index: entry.index, err: error as Error });
+          command = { kind: 'expire', db: 0, keys: [], timeMs: 0 };
+        }
       }
       if (command.timeMs > this.lastTimestampMs) this.lastTimestampMs = command.timeMs;
       if (command.kind === 'leader' && command.leaderId === this.config.nodeId) this.leaderEntryAppliedTerm = entry.term;
@@ -603,7 +613,6 @@ export class RaftDriver implements ReplicatedNode {
       if (command.kind === 'expire') this.sweepInFlight = false;
     }
     if (entry.type === EntryType.ConfChange && entry.data.length > 0) this.onConfChangeApplied(entry);
-    const waiter = this.waiters.get(entry.index);
     if (waiter) {
       this.waiters.delete(entry.index);
       this.counters.writesApplied++;
