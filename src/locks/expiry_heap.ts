@@ -39,14 +39,21 @@ export class ExpiryHeap {
     if (last > 1) this.siftDown(0);
   }
 
-  /** Replaces the whole content (O(n) heapify): used on restore and to compact stale items. */
-  rebuild(items: Iterable<[number, string]>): void {
-    this.deadlines = [];
-    this.keys = [];
-    for (const [deadlineMs, key] of items) {
-      this.deadlines.push(deadlineMs);
-      this.keys.push(key);
-    }
+  /** Replaces the whole content (O(n) heapify): used to compact stale items. */
+  rebuild(deadlines: number[], keys: string[]): void {
+    this.deadlines = deadlines;
+    this.keys = keys;
+    this.heapify();
+  }
+
+  /** Adds an item without restoring heap order: for a bulk load, which ends with heapify(). */
+  append(deadlineMs: number, key: string): void {
+    this.deadlines.push(deadlineMs);
+    this.keys.push(key);
+  }
+
+  /** O(n) bottom-up heap construction (cheaper than n sift-ups). */
+  heapify(): void {
     for (let i = (this.keys.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 

@@ -50,6 +50,8 @@ export class Database {
   /** String keys with a deadline: locks. */
   lockCount = 0;
   readonly heap = new ExpiryHeap();
+  /** Set while a snapshot is restored: deadlines are appended unordered and heapified once at the end. */
+  bulkLoading = false;
 
   get(key: string): Entry | undefined {
     return this.slots?.[keySlot(key)]?.get(key);
@@ -90,6 +92,7 @@ export class Database {
     this.volatileCount += delta;
     if (typeof entry.value === 'string') this.lockCount += delta;
     if (delta === 1) {
+      if (this.bulkLoading) return this.heap.append(entry.deadlineMs, key);
       this.heap.push(entry.deadlineMs, key);
       if (this.heap.size > 2 * this.volatileCount + 1024) this.compactHeap();
     }
@@ -97,9 +100,20 @@ export class Database {
 
   /** Drops the heap's stale items: O(n), amortized over at least volatileCount + 1024 pushes. */
   compactHeap(): void {
-    const live: Array<[number, string]> = [];
-    for (const [key, entry] of this.entries()) if (entry.deadlineMs !== 0) live.push([entry.deadlineMs, key]);
-    this.heap.rebuild(live);
+    const deadlines: number[] = [];
+    const keys: string[] = [];
+    for (const [key, entry] of this.entries()) {
+      if (entry.deadlineMs === 0) continue;
+      deadlines.push(entry.deadlineMs);
+      keys.push(key);
+    }
+    this.heap.rebuild(deadlines, keys);
+  }
+
+  /** Ends a bulk load: the heap holds exactly the live deadlines, unordered; order them once. */
+  endBulkLoad(): void {
+    this.bulkLoading = false;
+    this.heap.heapify();
   }
 
   /** Every key in slot order, then insertion order within a slot (deterministic across replicas). */

@@ -1,9 +1,17 @@
-// Snapshot encoding of the whole keyspace (msgpackr), and a digest of it.
+// Snapshot encoding of the whole keyspace, and a digest of it.
 //
 // The snapshot is a sequence of msgpack values in one buffer: a header (clock, offset, applied
-// index, script cache, key count), then chunks of up to CHUNK_KEYS keys, each a flat array
-// [db, key, type, value, token, deadline, key, ...]. Packing chunk by chunk keeps the transient
+// index, script cache, key count), then chunks of keys. Packing chunk by chunk keeps the transient
 // heap small at a million keys. Deadlines stay on the logical timeline, with the offset beside them.
+//
+// Two kinds of chunk (version 2; a version 1 snapshot has only the first):
+// - an array [db, key, type, value, token, deadline, key, ...] for any value (sets, sorted sets);
+// - a msgpack bin holding a run of string-valued keys of one database, written by hand:
+//     u8 db, then per key: u32 key bytes, key (UTF-8), u32 value bytes, value, f64 token, f64 deadline.
+//   Strings (every lock) are nearly all of a lock server's keyspace, and this form takes a third of
+//   msgpackr's time to write and to read (1M locks: bench/locks_memory.ts): a snapshot runs on the
+//   event loop, so its time is a pause of every client and of the node's Raft heartbeats.
+//   UTF-8 as msgpack's own strings: binary strings round-trip as they do through the log.
 
 import { createHash } from 'node:crypto';
 import { Packr, unpackMultiple } from 'msgpackr';
@@ -12,8 +20,10 @@ import { Entry, Keyspace, ScriptCache, type KeyspaceEnv, type Value } from './ke
 import { SetValue, ZSetValue } from './zset';
 
 const FORMAT = 'quorumlock-keyspace';
-const VERSION = 1;
+const VERSION = 2;
 const CHUNK_KEYS = 8192;
+/** A string chunk is closed once it holds this much (it is one msgpack bin32 value). */
+const STRING_CHUNK_BYTES = 1 << 20;
 const T_STRING = 0;
 const T_ZSET = 1;
 const T_SET = 2;
@@ -85,9 +95,14 @@ export function encodeSnapshot(state: Keyspace): Uint8Array {
   };
   const parts: Uint8Array[] = [packr.pack(header)];
   for (let d = 0; d < state.dbs.length; d++) {
+    const strings = new StringChunkWriter(d, parts);
     let chunk: unknown[] = [d];
     let inChunk = 0;
     for (const [key, entry] of state.dbs[d].entries()) {
+      if (typeof entry.value === 'string') {
+        strings.add(key, entry.value, entry.token, entry.deadlineMs);
+        continue;
+      }
       chunk.push(key);
       pushValue(chunk, entry.value);
       chunk.push(entry.token, entry.deadlineMs);
@@ -97,9 +112,74 @@ export function encodeSnapshot(state: Keyspace): Uint8Array {
         inChunk = 0;
       }
     }
+    strings.close();
     if (inChunk > 0) parts.push(packr.pack(chunk));
   }
   return Buffer.concat(parts);
+}
+
+/** Writes string-valued keys as msgpack bin32 values of the hand-made layout described above. */
+class StringChunkWriter {
+  private buf = Buffer.allocUnsafe(STRING_CHUNK_BYTES + 64 * 1024);
+  private at = 0;
+
+  constructor(
+    private readonly db: number,
+    private readonly parts: Uint8Array[],
+  ) {}
+
+  add(key: string, value: string, token: number, deadlineMs: number): void {
+    // Worst case: 3 UTF-8 bytes per UTF-16 unit, two lengths, two doubles, and a chunk header.
+    const need = 3 * (key.length + value.length) + 32;
+    if (this.at > 0 && this.at + need > STRING_CHUNK_BYTES) this.close();
+    if (this.at + need > this.buf.length) this.buf = Buffer.allocUnsafe(need + 64 * 1024);
+    const buf = this.buf;
+    if (this.at === 0) {
+      buf[0] = 0xc6; // msgpack bin32; its length is filled in by close()
+      buf[5] = this.db;
+      this.at = 6;
+    }
+    this.at = writeString(buf, key, this.at);
+    this.at = writeString(buf, value, this.at);
+    buf.writeDoubleLE(token, this.at);
+    buf.writeDoubleLE(deadlineMs, this.at + 8);
+    this.at += 16;
+  }
+
+  close(): void {
+    if (this.at === 0) return;
+    this.buf.writeUInt32BE(this.at - 5, 1);
+    this.parts.push(Buffer.from(this.buf.subarray(0, this.at)));
+    this.at = 0;
+  }
+}
+
+function writeString(buf: Buffer, s: string, at: number): number {
+  const bytes = buf.write(s, at + 4, 'utf8');
+  buf.writeUInt32LE(bytes, at);
+  return at + 4 + bytes;
+}
+
+/** Adds the string-valued keys of one bin chunk to their database; returns how many. */
+function decodeStringChunk(raw: Uint8Array, state: Keyspace): number {
+  const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const db = state.dbs[buf[0]];
+  assert(db !== undefined, 'snapshot: database out of range');
+  let at = 1;
+  let count = 0;
+  while (at < buf.length) {
+    assert(at + 4 <= buf.length, 'snapshot: truncated string chunk');
+    const keyEnd = at + 4 + buf.readUInt32LE(at);
+    assert(keyEnd + 4 <= buf.length, 'snapshot: truncated string chunk');
+    const key = buf.toString('utf8', at + 4, keyEnd);
+    const valueEnd = keyEnd + 4 + buf.readUInt32LE(keyEnd);
+    assert(valueEnd + 16 <= buf.length, 'snapshot: truncated string chunk');
+    const value = buf.toString('utf8', keyEnd + 4, valueEnd);
+    db.add(key, new Entry(value, buf.readDoubleLE(valueEnd), buf.readDoubleLE(valueEnd + 8)));
+    at = valueEnd + 16;
+    count++;
+  }
+  return count;
 }
 
 /** Decodes a snapshot into a fresh Keyspace; throws on anything malformed (an operating error). */
@@ -111,14 +191,19 @@ export function decodeSnapshot(data: Uint8Array, env: KeyspaceEnv): Keyspace {
     if (state === null) {
       const header = value as Header;
       if (header === null || typeof header !== 'object' || header.format !== FORMAT) throw new Error('not a quorumlock keyspace snapshot');
-      if (header.version !== VERSION) throw new Error(`unsupported keyspace snapshot version ${header.version}`);
+      if (header.version !== VERSION && header.version !== 1) throw new Error(`unsupported keyspace snapshot version ${header.version}`);
       state = new Keyspace(header.databases, new ScriptCache(env.limits.scriptsMax, env.limits.scriptBytesMax), env);
+      for (const db of state.dbs) db.bulkLoading = true;
       state.appliedIndex = header.appliedIndex;
       state.clockMs = header.clockMs;
       state.offsetMs = header.offsetMs;
       for (const [nodeId, incarnation] of header.members ?? []) state.memberIncarnations.set(nodeId, incarnation);
       expectedKeys = header.keys;
       for (const [sha, body, fromEval] of header.scripts) state.scripts.restore(sha, body, fromEval);
+      return;
+    }
+    if (value instanceof Uint8Array) {
+      seenKeys += decodeStringChunk(value, state);
       return;
     }
     const chunk = value as unknown[];
@@ -133,7 +218,7 @@ export function decodeSnapshot(data: Uint8Array, env: KeyspaceEnv): Keyspace {
   });
   if (state === null) throw new Error('empty keyspace snapshot');
   if (seenKeys !== expectedKeys) throw new Error(`truncated keyspace snapshot: ${seenKeys} of ${expectedKeys} keys`);
-  for (const db of (state as Keyspace).dbs) db.compactHeap();
+  for (const db of (state as Keyspace).dbs) db.endBulkLoad();
   return state;
 }
 
