@@ -39,7 +39,8 @@ async function main(): Promise<void> {
       const d = (name: string): number => (after.get(id)!.get(name) ?? NaN) - (before.get(id)!.get(name) ?? NaN);
       const user = (d('used_cpu_user') * 1e6) / requests;
       const sys = (d('used_cpu_sys') * 1e6) / requests;
-      console.log(`  ${id}${id === leader ? ' (leader)' : ''}: ${(user + sys).toFixed(1)} µs CPU per write (user ${user.toFixed(1)}, sys ${sys.toFixed(1)})`);
+      const fsyncs = `${d('raft_fsync_count')} fsyncs, max ${after.get(id)!.get('raft_fsync_max_usec')} µs since start`;
+      console.log(`  ${id}${id === leader ? ' (leader)' : ''}: ${(user + sys).toFixed(1)} µs CPU per write (user ${user.toFixed(1)}, sys ${sys.toFixed(1)}); ${fsyncs}`);
     }
     const d = (name: string): number => (after.get(leader)!.get(name) ?? NaN) - (before.get(leader)!.get(name) ?? NaN);
     const perFsync = d('raft_entries_persisted') / d('raft_fsync_count');

@@ -49,7 +49,7 @@ export interface ServerConfig {
   tickMs: number;
   electionTicks: number;
   heartbeatTicks: number;
-  /** Take a state-machine snapshot and compact the log after this many applied entries. */
+  /** Take a state-machine snapshot and compact the log after this many applied entries (up to 25% more, by node: raft_driver.ts). */
   snapshotEntries: number;
   /** The leader's expiry sweep period and the most keys one expire entry carries. */
   expirySweepMs: number;

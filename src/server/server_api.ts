@@ -24,6 +24,7 @@ export interface NodeStatus {
   readonly learners: readonly string[];
   readonly fsyncCount: number;
   readonly fsyncAvgMicros: number;
+  readonly fsyncMaxMicros: number;
   readonly proposalsPending: number;
   /** Log entries written to disk: with fsyncCount, how many entries share one fsync. */
   readonly entriesPersisted: number;

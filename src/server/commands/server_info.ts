@@ -141,6 +141,7 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['raft_proposals_pending', status.proposalsPending],
         ['raft_fsync_count', status.fsyncCount],
         ['raft_fsync_avg_usec', status.fsyncAvgMicros],
+        ['raft_fsync_max_usec', status.fsyncMaxMicros],
         ['raft_entries_persisted', status.entriesPersisted],
         ['raft_entries_per_fsync', ratio(status.entriesPersisted, status.fsyncCount)],
         ['raft_append_messages_sent', status.appendMessagesSent],
