@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     const d = (name: string): number => (after.get(leader)!.get(name) ?? NaN) - (before.get(leader)!.get(name) ?? NaN);
     const perFsync = d('raft_entries_persisted') / d('raft_fsync_count');
     const perAppend = d('raft_entries_in_appends') / d('raft_append_messages_sent');
+    const latency = d('raft_write_latency_avg_usec') === 0 ? '' : `; propose -> applied avg ${after.get(leader)!.get('raft_write_latency_avg_usec')} µs since start`;
+    console.log(`  leader${latency}`);
     console.log(`  leader: ${perFsync.toFixed(1)} entries per fsync (${d('raft_fsync_count')} fsyncs, ${after.get(leader)!.get('raft_fsync_avg_usec')} µs avg), ${perAppend.toFixed(1)} per append message; ${d('raft_commit_index')} entries committed`);
   } finally {
     await target.stop();
