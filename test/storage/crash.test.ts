@@ -3,7 +3,8 @@
 // term change, chunked snapshots) and reports each save whose promise resolved; we kill it at an
 // arbitrary moment, reopen the directory and require the loaded state to equal the model's state
 // after exactly k saves for some k >= the last reported one: a consistent prefix of the history
-// that contains every acknowledged save.
+// that contains every acknowledged save. The child's WAL segments are small, so segments roll
+// over and the ones a snapshot covers are deleted again and again before the kill.
 
 import t from 'tap';
 import { fork } from 'node:child_process';
@@ -11,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RaftStorage, type LoadedState } from '../../src/raft/storage/raft_storage';
-import { initialModel, step, type ModelState } from './crash_model';
+import { crashSegmentBytes, initialModel, step, type ModelState } from './crash_model';
+import { segmentFileName } from '../../src/raft/storage/wal_segment';
 
 function sameState(loaded: LoadedState, m: ModelState): boolean {
   const h = loaded.hardState;
@@ -28,7 +30,7 @@ function sameState(loaded: LoadedState, m: ModelState): boolean {
   });
 }
 
-async function crashRound(t: { teardown(fn: () => void): void }, killAfter: number): Promise<{ acked: number; matched: number }> {
+async function crashRound(t: { teardown(fn: () => void): void }, killAfter: number): Promise<{ acked: number; matched: number; segments: string[] }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlock-crash-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const dir = path.join(root, 'raft');
@@ -52,7 +54,8 @@ async function crashRound(t: { teardown(fn: () => void): void }, killAfter: numb
   });
   await exited;
 
-  const storage = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'crash' });
+  const segments = fs.readdirSync(path.join(dir, 'wal')).sort();
+  const storage = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'crash' }, { walSegmentBytes: crashSegmentBytes });
   const loaded = storage.loaded();
   await storage.close();
   const model = initialModel();
@@ -60,14 +63,16 @@ async function crashRound(t: { teardown(fn: () => void): void }, killAfter: numb
   // Saves after the last one we heard of may also have reached the disk before the kill.
   for (let k = acked; k <= acked + 1000; k++) {
     if (k > acked) step(model, k);
-    if (sameState(loaded, model)) return { acked, matched: k };
+    if (sameState(loaded, model)) return { acked, matched: k, segments };
   }
-  return { acked, matched: -1 };
+  return { acked, matched: -1, segments };
 }
 
 t.test('SIGKILL during saves: reopen gives a consistent prefix holding every acknowledged save', async (t) => {
-  for (const killAfter of [60, 113]) {
-    const { acked, matched } = await crashRound(t, killAfter);
+  for (const killAfter of [60, 113, 262]) {
+    const { acked, matched, segments } = await crashRound(t, killAfter);
     t.ok(matched >= acked, `state after kill equals the model after ${matched} saves (${acked} acknowledged)`);
+    // Snapshots every 50 steps: by then the oldest segments were deleted.
+    t.not(segments[0], segmentFileName(0), `segments rolled over and old ones were deleted (${segments.join(' ')})`);
   }
 });

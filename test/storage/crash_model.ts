@@ -13,6 +13,9 @@ export interface ModelState {
   entries: Entry[];
 }
 
+/** WAL segment size in the crash rounds: about 25 saves each. */
+export const crashSegmentBytes = 2048;
+
 const conf: ConfState = { voters: ['n1'], learners: [], votersOutgoing: [] };
 
 export function initialModel(): ModelState {

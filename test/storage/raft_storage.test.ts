@@ -1,19 +1,36 @@
 // Proves that RaftStorage gives back exactly what was saved (hard state, entries, snapshot) after
 // close and reopen, that overwriting a suffix removes the stale tail, that a snapshot removes the
-// entries it covers (or the whole log when the log disagrees with it), and that a directory of
-// another node or cluster, of another format version, or with damaged records is refused with a
+// entries it covers (or the whole log when the log disagrees with it) and the WAL segments holding
+// only those, that a torn WAL tail is dropped while everything before it loads, that a snapshot
+// save a crash cut between its two writes is completed at open, and that a directory of another
+// node or cluster, of another format version, or with damaged records is refused with a
 // StorageError whose code is stable and whose message names the directory. Damage is made with a
-// raw classic-level handle on the same directory, writing under the storage's own keys.
+// raw classic-level handle on the same directory (meta, snapshot) or by appending crafted records
+// to, or flipping bytes of, its write-ahead log segments.
 
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { RaftStorage } from '../../src/raft/storage/raft_storage';
+import { RaftStorage, type StorageOptions } from '../../src/raft/storage/raft_storage';
 import { StorageError } from '../../src/raft/storage/errors';
 import { Packr } from 'msgpackr';
-import { chunkKey, decodeEntry, encode, encodeEntry, entryKey, hardStateKey, indexOfEntryKey, metaKey, snapshotChunkBytes } from '../../src/raft/storage/layout';
+import {
+  chunkKey,
+  decodeWalRecord,
+  encode,
+  encodeEntriesRecord,
+  encodeHardStateRecord,
+  encodeSnapshotMarkerRecord,
+  metaKey,
+  snapshotChunkBytes,
+  snapshotMetaKey,
+  WalRecordType,
+  type WalRecord,
+} from '../../src/raft/storage/layout';
+import { Wal } from '../../src/raft/storage/wal';
+import { scanSegment, segmentFileName } from '../../src/raft/storage/wal_segment';
 import { EntryType, type ConfState, type Entry } from '../../src/raft/types';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -53,9 +70,38 @@ async function rawWrite(dir: string, edit: (db: ClassicLevel<Uint8Array, Uint8Ar
   await db.close();
 }
 
-async function openError(dir: string, identity: { nodeId: string; clusterId?: string }): Promise<StorageError> {
+/** Appends raw records to the storage's WAL, as a damaged or hand-made log would hold them. */
+async function walAppend(dir: string, payloads: Buffer[]): Promise<void> {
+  const wal = await Wal.open(path.join(dir, 'wal'), { create: false }, () => {});
+  await wal.append(payloads, true);
+  await wal.close();
+}
+
+/** Replaces the storage's WAL with a new one holding just `payloads`. */
+async function walReplace(dir: string, payloads: Buffer[]): Promise<void> {
+  fs.rmSync(path.join(dir, 'wal'), { recursive: true });
+  const wal = await Wal.open(path.join(dir, 'wal'), { create: true }, () => {});
+  await wal.append(payloads, true);
+  await wal.close();
+}
+
+/** Every record in the storage's WAL, decoded, in order. */
+async function walRecords(dir: string): Promise<WalRecord[]> {
+  const records: WalRecord[] = [];
+  const wal = await Wal.open(path.join(dir, 'wal'), { create: false }, (payload) => {
+    const decoded = decodeWalRecord(payload);
+    if (!decoded.ok) throw new Error(decoded.why);
+    records.push(decoded.value);
+  });
+  await wal.close();
+  return records;
+}
+
+const walFiles = (dir: string): string[] => fs.readdirSync(path.join(dir, 'wal')).sort();
+
+async function openError(dir: string, identity: { nodeId: string; clusterId?: string }, options: StorageOptions = {}): Promise<StorageError> {
   try {
-    const s = await RaftStorage.open(dir, identity);
+    const s = await RaftStorage.open(dir, identity, options);
     await s.close();
   } catch (error) {
     if (error instanceof StorageError) return error;
@@ -72,7 +118,8 @@ t.test('a new directory opens empty and records its identity', async (t) => {
   t.equal(loaded.snapshot, null);
   t.same(loaded.entries, []);
   t.equal(loaded.meta.nodeId, 'n1');
-  t.equal(loaded.meta.formatVersion, 1);
+  t.equal(loaded.meta.formatVersion, 2);
+  t.same(walFiles(dir), [segmentFileName(0)], 'the write-ahead log starts with one segment');
   t.match(loaded.meta.clusterId, /^[0-9a-f-]{36}$/, 'a random cluster id is stored when none is given');
   t.equal(s.lastIndex, 0);
   await s.close();
@@ -130,7 +177,8 @@ t.test('overwriting a suffix deletes the stale tail', async (t) => {
   const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   t.same(plain(r.loaded().entries), plain([...entries(1, 5, 1), ...entries(6, 8, 2)]));
   await r.close();
-  t.same(await rawKeys(dir, 'e'), [1, 2, 3, 4, 5, 6, 7, 8].map((i) => entryKey(i).toString('hex')), 'entries 9 and 10 are gone from disk');
+  t.same(await rawKeys(dir, 'e'), [], 'no entry in LevelDB: the log is in the WAL');
+  t.same(await rawKeys(dir, 'h'), [], 'nor the hard state');
 });
 
 t.test('a local snapshot removes the entries it covers and keeps the rest; its data is chunked', async (t) => {
@@ -158,7 +206,6 @@ t.test('a local snapshot removes the entries it covers and keeps the rest; its d
   await r.save({ snapshot: { meta: { index: 9, term: 1, conf }, data: Buffer.from('small') } });
   await r.close();
   t.same(await rawKeys(dir, 'c'), [chunkKey(0).toString('hex')]);
-  t.same(await rawKeys(dir, 'e'), [entryKey(10).toString('hex')]);
   const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   t.equal(Buffer.from(r2.loaded().snapshot!.data).toString(), 'small');
   t.same(plain(r2.loaded().entries), plain(entries(10, 10, 1)));
@@ -185,7 +232,6 @@ t.test('a snapshot the log disagrees with replaces the whole log', async (t) => 
   // A snapshot beyond the end of the log also leaves no entry behind.
   await s.save({ hardState: { term: 3, vote: '', commit: 20 }, snapshot: { meta: { index: 20, term: 3, conf }, data: Buffer.from('T') } });
   await s.close();
-  t.same(await rawKeys(dir, 'e'), []);
   const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   t.same(r.loaded().entries, []);
   t.equal(r.loaded().snapshot?.meta.index, 20);
@@ -232,26 +278,59 @@ t.test('an unknown format version is refused', async (t) => {
   const dir = tempDir(t);
   const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   await s.close();
-  await rawWrite(dir, (db) => db.put(metaKey, encode({ formatVersion: 2, nodeId: 'n1', clusterId: 'c1', createdAtMs: 1, extra: true })));
-  const error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
-  t.equal(error.code, 'STORAGE_VERSION');
-  t.match(error.message, /format version 2/);
+  // Version 1 kept the log in LevelDB; version 3 is a future one.
+  for (const version of [1, 3]) {
+    await rawWrite(dir, (db) => db.put(metaKey, encode({ formatVersion: version, nodeId: 'n1', clusterId: 'c1', createdAtMs: 1, extra: true })));
+    const error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
+    t.equal(error.code, 'STORAGE_VERSION');
+    t.match(error.message, `format version ${version}, but this build reads version 2`);
+  }
 });
 
 t.test('damaged records are refused with STORAGE_CORRUPT naming the directory', async (t) => {
-  const cases: Array<{ name: string; damage: (db: ClassicLevel<Uint8Array, Uint8Array>) => Promise<void>; message: RegExp }> = [
-    { name: 'garbage under an entry key', damage: (db) => db.put(entryKey(3), Buffer.from([0xc1, 0xff, 0x00])), message: /entry 3/ },
-    { name: 'a well-formed value of the wrong shape', damage: (db) => db.put(entryKey(3), encode({ term: 'x' })), message: /entry 3/ },
-    { name: 'a missing entry (gap)', damage: (db) => db.del(entryKey(3)), message: /gap in the log: entry 2 is followed by entry 4/ },
-    { name: 'a term going back', damage: (db) => db.put(entryKey(4), encode({ term: 0, type: 0, data: Buffer.from('x') })), message: /entry 4 has term 0/ },
-    { name: 'the first entries missing', damage: (db) => db.del(entryKey(1)), message: /starts at index 2 with no snapshot/ },
+  const entryRecord = (index: number, term: number, data = 'x'): Buffer => encodeEntriesRecord([{ index, term, type: EntryType.Normal, data: Buffer.from(data) }]);
+  const cases: Array<{ name: string; damage: (dir: string) => Promise<void>; message: RegExp }> = [
+    { name: 'garbage in an entries record', damage: (dir) => walAppend(dir, [Buffer.from([WalRecordType.Entries, 0xc1, 0xff, 0x00])]), message: /entries record in .*\.wal at offset \d+: undecodable/ },
+    {
+      name: 'a well-formed record of the wrong shape',
+      damage: (dir) => walAppend(dir, [Buffer.concat([Buffer.from([WalRecordType.Entries]), encode({ term: 'x' })])]),
+      message: /entries record in .*: not a \[firstIndex, \[entry, \.\.\.\]\] entries record/,
+    },
+    { name: 'a record of an unknown type', damage: (dir) => walAppend(dir, [Buffer.from([9, 0x90])]), message: /unknown record type 9/ },
+    { name: 'entries leaving a gap', damage: (dir) => walAppend(dir, [entryRecord(7, 1)]), message: /gap in the log: entry 5 is followed by entry 7/ },
+    { name: 'a term going back', damage: (dir) => walAppend(dir, [entryRecord(4, 0)]), message: /entry 4 has term 0, lower than entry 3's term 1/ },
+    {
+      name: 'the first entries missing',
+      damage: (dir) => walReplace(dir, [encodeEntriesRecord(entries(2, 5, 1)), encodeHardStateRecord({ term: 1, vote: '', commit: 2 })]),
+      message: /starts at index 2 with no snapshot/,
+    },
     {
       name: 'commit beyond the last index',
-      damage: (db) => db.put(hardStateKey, encode({ term: 1, vote: '', commit: 6 })),
+      damage: (dir) => walAppend(dir, [encodeHardStateRecord({ term: 1, vote: '', commit: 6 })]),
       message: /commit index 6 is beyond the last log index 5/,
     },
-    { name: 'an undecodable hard state', damage: (db) => db.put(hardStateKey, Buffer.from('garbage')), message: /hard state/ },
-    { name: 'a missing meta record', damage: (db) => db.del(metaKey), message: /no meta record/ },
+    {
+      name: 'an entry term beyond the hard state term',
+      damage: (dir) => walAppend(dir, [encodeHardStateRecord({ term: 0, vote: '', commit: 2 })]),
+      message: /the last entry has term 1, beyond the hard state's term 0/,
+    },
+    { name: 'an undecodable hard state', damage: (dir) => walAppend(dir, [Buffer.from([WalRecordType.HardState, 0x67, 0x61])]), message: /hard state record/ },
+    {
+      name: 'a snapshot marker without the stored snapshot',
+      damage: (dir) => walAppend(dir, [encodeSnapshotMarkerRecord(3, 1, true)]),
+      message: /the write-ahead log records a snapshot at index 3, but the stored snapshot \(key "s"\) is missing/,
+    },
+    {
+      name: 'a snapshot marker disagreeing with the entry it keeps the log after',
+      damage: (dir) => walAppend(dir, [encodeSnapshotMarkerRecord(3, 2, true)]),
+      message: /entry 3 has term 1, but the snapshot at that index has term 2/,
+    },
+    { name: 'a missing meta record', damage: (dir) => rawWrite(dir, (db) => db.del(metaKey)), message: /no meta record/ },
+    {
+      name: 'a missing write-ahead log',
+      damage: async (dir) => fs.rmSync(path.join(dir, 'wal'), { recursive: true }),
+      message: /its write-ahead log directory .*wal is missing/,
+    },
   ];
   for (const c of cases) {
     await t.test(c.name, async (t) => {
@@ -259,7 +338,7 @@ t.test('damaged records are refused with STORAGE_CORRUPT naming the directory', 
       const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
       await s.save({ hardState: { term: 1, vote: '', commit: 2 }, entries: entries(1, 5, 1) });
       await s.close();
-      await rawWrite(dir, c.damage);
+      await c.damage(dir);
       const error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
       t.equal(error.code, 'STORAGE_CORRUPT');
       t.match(error.message, dir);
@@ -274,7 +353,11 @@ t.test('damaged records are refused with STORAGE_CORRUPT naming the directory', 
     await s.save({ hardState: { term: 1, vote: '', commit: 5 }, entries: entries(1, 8, 1) });
     await s.save({ snapshot: { meta: { index: 5, term: 1, conf }, data: Buffer.from('S') } });
     await s.close();
-    await rawWrite(dir, (db) => db.del(entryKey(6)));
+    await walReplace(dir, [
+      encodeSnapshotMarkerRecord(5, 1, true),
+      encodeHardStateRecord({ term: 1, vote: '', commit: 5 }),
+      encodeEntriesRecord(entries(7, 8, 1)),
+    ]);
     const error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
     t.equal(error.code, 'STORAGE_CORRUPT');
     t.match(error.message, /starts at index 7, but the snapshot ends at 5/);
@@ -291,21 +374,228 @@ t.test('damaged records are refused with STORAGE_CORRUPT naming the directory', 
     t.equal(error.code, 'STORAGE_CORRUPT');
     t.match(error.message, /snapshot chunk 1 of 2 is missing/);
   });
+
+  await t.test('a flipped byte in a WAL segment before the last one written to', async (t) => {
+    const dir = tempDir(t);
+    const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, { walSegmentBytes: 1024 });
+    for (let i = 1; i <= 60; i++) await s.save({ hardState: { term: 1, vote: '', commit: i - 1 }, entries: entries(i, i, 1) });
+    await s.close();
+    const files = walFiles(dir);
+    t.ok(files.length >= 3, `${files.length} segments`);
+    const file = path.join(dir, 'wal', files[1]);
+    const bytes = fs.readFileSync(file);
+    bytes[100] ^= 0x20;
+    fs.writeFileSync(file, bytes);
+    const error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' }, { walSegmentBytes: 1024 });
+    t.equal(error.code, 'STORAGE_CORRUPT');
+    t.match(error.message, dir);
+    t.match(error.message, `segment file ${file} is damaged at offset`);
+    t.match(error.message, /not the torn tail of an interrupted write/);
+  });
 });
 
-t.test('the hand-written entry encoding is msgpack at every size boundary', async (t) => {
+/** The offsets of the records in the storage's active (last) WAL segment, and its path. */
+function lastSegmentRecords(dir: string): { file: string; bytes: Buffer; offsets: number[]; end: number } {
+  const file = path.join(dir, 'wal', walFiles(dir).at(-1)!);
+  const bytes = fs.readFileSync(file);
+  const offsets: number[] = [];
+  const scan = scanSegment(bytes, bytes.readUInt32LE(16), (_payload, offset) => offsets.push(offset));
+  return { file, bytes, offsets, end: scan.endOffset };
+}
+
+t.test('a torn WAL tail is dropped and everything before it loads; the log goes on from there', async (t) => {
+  const dir = tempDir(t);
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: entries(1, 3, 1) });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 3 }, entries: entries(4, 6, 1) });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 6 }, entries: entries(7, 9, 1) });
+  await s.close();
+  // The last save wrote two records (entries 7..9, then the hard state): cut in the first of them.
+  const { file, bytes, offsets } = lastSegmentRecords(dir);
+  t.equal(offsets.length, 6);
+  fs.writeFileSync(file, bytes.subarray(0, offsets[4] + 20));
+  const warnings: Array<{ message: string; fields?: Record<string, unknown> }> = [];
+  const logger = { warn: (message: string, fields?: Record<string, unknown>) => warnings.push({ message, fields }) };
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, { logger });
+  t.same(plain(r.loaded().entries), plain(entries(1, 6, 1)), 'the saves before the torn one');
+  t.same(r.loaded().hardState, { term: 1, vote: 'n1', commit: 3 });
+  t.equal(warnings.length, 1);
+  t.match(warnings[0].message, /torn tail/);
+  t.match(warnings[0].fields, { dir, file, offset: offsets[4] });
+  await r.save({ hardState: { term: 2, vote: 'n2', commit: 6 }, entries: entries(7, 7, 2) });
+  await r.close();
+  const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, { logger });
+  t.same(plain(r2.loaded().entries), plain([...entries(1, 6, 1), ...entries(7, 7, 2)]));
+  t.same(r2.loaded().hardState, { term: 2, vote: 'n2', commit: 6 });
+  t.equal(warnings.length, 1, 'nothing more to repair');
+  await r2.close();
+});
+
+t.test('a well-formed record with a stale CRC chain after the torn point is not loaded', async (t) => {
+  const dir = tempDir(t);
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: entries(1, 3, 1) });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 3 }, entries: entries(4, 6, 1) });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 6 }, entries: entries(7, 9, 1) });
+  await s.close();
+  const before = lastSegmentRecords(dir);
+  const thirdSave = Buffer.from(before.bytes.subarray(before.offsets[4], before.end));
+  // A crash tore the second save (its hard state record lost) while the third reached the disk.
+  const torn = Buffer.from(before.bytes);
+  torn.fill(0, before.offsets[3], before.offsets[4]);
+  fs.writeFileSync(before.file, torn);
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.same(plain(r.loaded().entries), plain(entries(1, 3, 1)), 'nothing after the torn record, though the third save is intact on disk');
+  // The node goes on: another leader's entries 4..6, the same sizes, so its records end where the old ones did.
+  const other = entries(4, 6, 1).map((e) => ({ ...e, data: Buffer.from(Buffer.from(e.data).toString().toUpperCase()) }));
+  await r.save({ hardState: { term: 1, vote: 'n1', commit: 3 }, entries: other });
+  await r.close();
+  const after = lastSegmentRecords(dir);
+  t.equal(after.end, before.offsets[4], 'the new save ends where the torn one did');
+  // Put the third save's old bytes back behind it: well-formed records, chained from the old save.
+  thirdSave.copy(after.bytes, after.end);
+  fs.writeFileSync(after.file, after.bytes);
+  const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.same(plain(r2.loaded().entries), plain([...entries(1, 3, 1), ...other]), 'entries 7..9 of the stale chain are not loaded');
+  t.same(r2.loaded().hardState, { term: 1, vote: 'n1', commit: 3 });
+  await r2.close();
+});
+
+t.test('WAL segments covered by a snapshot are deleted; the log still loads from the segments left', async (t) => {
+  const dir = tempDir(t);
+  const options = { walSegmentBytes: 1024 };
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, options);
+  for (let i = 1; i <= 100; i++) await s.save({ hardState: { term: 1, vote: 'n1', commit: Math.max(0, i - 3) }, entries: entries(i, i, 1) });
+  const many = walFiles(dir).length;
+  t.ok(many >= 5, `${many} segments`);
+  // A snapshot at 97: every segment but the last (or two) holds only entries <= 97.
+  await s.save({ snapshot: { meta: { index: 97, term: 1, conf }, data: Buffer.from('S97') } });
+  await s.close();
+  const left = walFiles(dir);
+  t.ok(left.length <= 3, `segments left: ${left.join(', ')}`);
+  t.not(left[0], segmentFileName(0), 'the oldest ones are gone');
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, options);
+  t.same(plain(r.loaded().entries), plain(entries(98, 100, 1)));
+  t.same(r.loaded().hardState, { term: 1, vote: 'n1', commit: 97 }, 'the hard state survives: every segment begins with it');
+  t.equal(r.loaded().snapshot?.meta.index, 97);
+
+  // Keep going: an overwrite of the tail by a new term, more segments, another snapshot.
+  await r.save({ hardState: { term: 2, vote: 'n2', commit: 97 }, entries: entries(99, 99, 2) });
+  for (let i = 100; i <= 180; i++) await r.save({ hardState: { term: 2, vote: 'n2', commit: i - 3 }, entries: entries(i, i, 2) });
+  await r.save({ snapshot: { meta: { index: 170, term: 2, conf }, data: Buffer.from('S170') } });
+  await r.compact(170);
+  await r.close();
+  const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, options);
+  t.same(plain(r2.loaded().entries), plain(entries(171, 180, 2)));
+  t.same(r2.loaded().hardState, { term: 2, vote: 'n2', commit: 177 });
+  t.ok(walFiles(dir).length <= 3);
+  await r2.close();
+});
+
+t.test('replay after deletion: a snapshot keeping the entries after it, whose own entry lived in a deleted segment', async (t) => {
+  // Segment A ends with entry 10; B holds 11..12 and then the marker of a snapshot at 10. Once A is
+  // deleted, replay cannot see entry 10; the marker's recorded decision keeps 11..12.
+  const dir = tempDir(t);
+  const options = { walSegmentBytes: 1024 };
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, options);
+  const fat = (from: number, to: number): Entry[] => entries(from, to, 1).map((e) => ({ ...e, data: Buffer.alloc(80, e.index) }));
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: fat(1, 10) });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 12 }, entries: fat(11, 12) });
+  t.same(walFiles(dir).slice(0, 2), [segmentFileName(0), segmentFileName(1)], 'entries 11..12 went to a new segment');
+  await s.save({ snapshot: { meta: { index: 10, term: 1, conf }, data: Buffer.from('S') } });
+  await s.close();
+  t.notOk(walFiles(dir).includes(segmentFileName(0)), 'the segment holding 1..10 is deleted');
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, options);
+  t.same(plain(r.loaded().entries), plain(fat(11, 12)));
+  t.same(r.loaded().hardState, { term: 1, vote: 'n1', commit: 12 });
+  await r.close();
+});
+
+t.test('a crash between a snapshot\'s LevelDB write and its WAL marker: open completes the save', async (t) => {
+  /** Writes a snapshot the way save() does, without the marker that save() writes next. */
+  const storeOnly = (dir: string, index: number, term: number, data: string) =>
+    rawWrite(dir, async (db) => {
+      await db.batch([
+        { type: 'put', key: chunkKey(0), value: Buffer.from(data) },
+        { type: 'put', key: snapshotMetaKey, value: encode({ index, term, conf, dataBytes: data.length, chunkCount: 1 }) },
+      ]);
+    });
+
+  await t.test('the log holds the snapshot\'s entry: the entries after it are kept', async (t) => {
+    const dir = tempDir(t);
+    const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+    await s.save({ hardState: { term: 1, vote: 'n1', commit: 8 }, entries: entries(1, 10, 1) });
+    await s.close();
+    await storeOnly(dir, 6, 1, 'S6');
+    const warnings: string[] = [];
+    const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, { logger: { warn: (message) => warnings.push(message) } });
+    t.same(plain(r.loaded().entries), plain(entries(7, 10, 1)));
+    t.equal(r.loaded().snapshot?.meta.index, 6);
+    t.match(warnings, [/completed a snapshot save/]);
+    await r.close();
+    t.match(await walRecords(dir), [{}, {}, { type: WalRecordType.SnapshotMarker, index: 6, term: 1, keepAfter: true }], 'the marker was appended');
+  });
+
+  await t.test('the log disagrees with the snapshot: it is discarded, and stays so after later appends', async (t) => {
+    const dir = tempDir(t);
+    const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+    await s.save({ hardState: { term: 3, vote: '', commit: 2 }, entries: entries(1, 10, 1) });
+    await s.close();
+    // The leader's entry 8 has term 3, ours term 1.
+    await storeOnly(dir, 8, 3, 'S8');
+    const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+    t.same(r.loaded().entries, []);
+    t.equal(r.lastIndex, 8);
+    await r.save({ hardState: { term: 3, vote: '', commit: 9 }, entries: entries(9, 9, 3) });
+    await r.close();
+    // Had the marker not been appended at the first open, replaying it last would now discard 9@3.
+    const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+    t.same(plain(r2.loaded().entries), plain(entries(9, 9, 3)));
+    t.same(r2.loaded().hardState, { term: 3, vote: '', commit: 9 });
+    await r2.close();
+  });
+});
+
+t.test("a leader's snapshot of a newer term: the new term is made durable before the snapshot", async (t) => {
+  const dir = tempDir(t);
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 2 }, entries: entries(1, 5, 1) });
+  await s.save({ hardState: { term: 4, vote: '', commit: 8 }, snapshot: { meta: { index: 8, term: 3, conf }, data: Buffer.from('S') } });
+  await s.close();
+  // So a crash between the snapshot's two writes leaves a hard state of term 4, not 1 (< 3).
+  t.same((await walRecords(dir)).slice(2), [
+    { type: WalRecordType.HardState, hardState: { term: 4, vote: '', commit: 2 } },
+    { type: WalRecordType.SnapshotMarker, index: 8, term: 3, keepAfter: false },
+    { type: WalRecordType.HardState, hardState: { term: 4, vote: '', commit: 8 } },
+  ]);
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.same(r.loaded().hardState, { term: 4, vote: '', commit: 8 });
+  t.same(r.loaded().entries, []);
+  await r.close();
+});
+
+t.test('the hand-written entries record is msgpack at every size boundary', async (t) => {
   const terms = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
   const lengths = [0, 1, 255, 256, 65535, 65536];
   for (const term of terms) {
     for (const length of lengths) {
       const data = Buffer.alloc(length, 0xab);
-      const raw = encodeEntry({ index: 1, term, type: EntryType.ConfChange, data });
-      const generic = new Packr({ useRecords: false }).unpack(raw);
-      t.same({ term: generic.term, type: generic.type, bytes: generic.data.length }, { term, type: EntryType.ConfChange, bytes: length }, `term ${term}, ${length} bytes`);
-      const decoded = decodeEntry(7, raw);
-      t.ok(decoded.ok && decoded.value.index === 7 && Buffer.from(decoded.value.data).equals(data));
+      const index = Math.max(1, term); // indexes use the same integer encoding
+      const raw = encodeEntriesRecord([{ index, term, type: EntryType.ConfChange, data }]);
+      t.equal(raw[0], WalRecordType.Entries);
+      const generic = new Packr({ useRecords: false }).unpack(raw.subarray(1));
+      t.same(
+        { first: generic[0], term: generic[1][0][0], type: generic[1][0][1], bytes: generic[1][0][2].length },
+        { first: index, term, type: EntryType.ConfChange, bytes: length },
+        `term ${term}, ${length} bytes`,
+      );
+      const decoded = decodeWalRecord(raw);
+      t.ok(decoded.ok && decoded.value.type === WalRecordType.Entries && decoded.value.entries[0].index === index && Buffer.from(decoded.value.entries[0].data).equals(data));
     }
   }
-  for (const index of [0, 1, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) t.equal(indexOfEntryKey(entryKey(index)), index);
-  t.ok(Buffer.compare(entryKey(2 ** 32 - 1), entryKey(2 ** 32)) < 0, 'keys sort in index order');
+  for (const count of [1, 15, 16, 65535, 65536]) {
+    const list = entries(1, count, 1);
+    const decoded = decodeWalRecord(encodeEntriesRecord(list));
+    t.ok(decoded.ok && decoded.value.type === WalRecordType.Entries && decoded.value.entries.length === count && decoded.value.entries[count - 1].index === count, `${count} entries`);
+  }
 });

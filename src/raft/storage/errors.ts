@@ -3,7 +3,11 @@
 // must tell its operator why, because starting anyway could lose writes a quorum acknowledged.
 
 export type StorageErrorCode =
-  /** A record cannot be decoded, or the records contradict each other (gap, term going back...). */
+  /**
+   * A record cannot be decoded, the records contradict each other (gap, term going back...), or
+   * the write-ahead log is damaged other than by a torn last write (a bad record before the end of
+   * what was written, a missing or misnamed segment file).
+   */
   | 'STORAGE_CORRUPT'
   /** The directory belongs to another node id or another cluster. */
   | 'STORAGE_IDENTITY_MISMATCH'

@@ -1,35 +1,43 @@
-// Durable Raft state on classic-level (LevelDB): hard state, log entries and the latest snapshot.
+// Durable Raft state: log entries and the hard state in a write-ahead log of preallocated segments
+// (wal.ts), the meta record and the latest snapshot in classic-level (LevelDB).
 //
-// The driver calls save() once per Ready with everything in it; save() turns that into ONE LevelDB
-// batch written with { sync: true }. That single fsync is the group commit that makes the batch's
-// entries, hard state and snapshot durable together (a LevelDB batch is one WAL record: after a
-// crash it is either wholly there or wholly absent). Messages that depend on the batch may leave
+// The driver calls save() once per Ready with everything in it; save() turns that into ONE append
+// of records to the WAL, written with one write and one fdatasync. That single fdatasync is the
+// group commit that makes the batch's entries and hard state durable together (a torn append is
+// dropped whole at open: it was never acknowledged). Messages that depend on the batch may leave
 // the node only after save() resolves. A batch that only moves the commit index is written
-// without fsync (etcd's MustSync rule): losing it in a crash loses nothing Raft cannot relearn.
+// without fdatasync (etcd's MustSync rule): losing it in a crash loses nothing Raft cannot relearn.
+//
+// Why a WAL instead of a LevelDB key per entry: a LevelDB sync write appends to a growing file, so
+// every fdatasync also commits the ext4 journal; a write into a zero-filled preallocated segment
+// does not (see wal_segment.ts), and the per-entry puts cost CPU too.
+//
+// A snapshot is written FIRST to LevelDB (chunks and meta, one synced batch), THEN its marker to the
+// WAL. A crash between the two leaves a stored snapshot newer than the log's last marker; open()
+// applies that marker at the end of the replay (nothing can have been appended in between) and
+// appends it, completing the save. Once the marker is durable, the WAL segments whose entries the
+// snapshot covers are deleted.
 //
 // Opening the storage reads everything back and checks it. Anything inconsistent is refused with a
 // StorageError naming the directory: starting on a damaged log could forget writes a quorum has
-// acknowledged, so we never truncate or repair silently.
+// acknowledged, so we never truncate or repair silently. The one repair, a torn WAL tail, is of a
+// write that was never acknowledged, and is reported through the logger.
 
 import assert from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../types';
 import { StorageError, corruptError } from './errors';
 import {
   chunkKey,
-  decodeEntry,
-  decodeHardState,
   decodeMeta,
   decodeSnapshotMeta,
   encode,
-  encodeEntry,
-  entryKey,
-  entryKeyEnd,
-  entryKeyMin,
+  encodeEntriesRecord,
+  encodeHardStateRecord,
+  encodeSnapshotMarkerRecord,
   formatVersion,
-  hardStateKey,
-  indexOfEntryKey,
   metaKey,
   peekFormatVersion,
   snapshotChunkBytes,
@@ -37,11 +45,22 @@ import {
   type MetaRecord,
   type SnapshotMetaRecord,
 } from './layout';
+import { LogReplay, type SnapshotMarker } from './log_replay';
+import { TermRuns } from './term_runs';
+import { Wal } from './wal';
 
 export interface StorageIdentity {
   readonly nodeId: string;
   /** Undefined on first open stores a random cluster id; undefined later accepts the stored one. */
   readonly clusterId?: string;
+}
+
+/** Optional tuning and reporting; the defaults suit a node. */
+export interface StorageOptions {
+  /** Size of a new WAL segment file (default 64 MiB); tests use small ones to exercise rollover. */
+  readonly walSegmentBytes?: number;
+  /** Told what open() repaired (a torn WAL tail, an interrupted snapshot save); a Logger fits. */
+  readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void };
 }
 
 /** What open() read back from disk. */
@@ -71,8 +90,9 @@ export interface StorageUpdate {
   readonly snapshot?: Snapshot | null;
   /**
    * Default true: the batch is fsynced. False (a commit-only hard state change) writes without
-   * fsync; LevelDB's single sequential log makes it durable with the next synced write, and a
-   * crash before that only loses a commit index that Raft relearns from the leader.
+   * fsync; the WAL's single sequential log makes it durable with the next synced write, and a
+   * crash before that only loses a commit index that Raft relearns from the leader. An update
+   * with a snapshot is always synced.
    */
   readonly sync?: boolean;
 }
@@ -90,20 +110,22 @@ export interface StorageStats {
   readonly snapshotBytes: number;
 }
 
-const emptyHardState: HardState = { term: 0, vote: '', commit: 0 };
 
 export class RaftStorage {
   readonly dir: string;
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>;
+  private readonly wal: Wal;
   private readonly initial: LoadedState;
 
-  // The index range of entry records on disk; empty when diskFirst > diskLast. Tracked in memory
-  // so that deleting a stale tail or a compacted prefix needs no read.
-  private diskFirst: number;
-  private diskLast: number;
+  /** The index range and terms of the entries after the snapshot. */
+  private terms: TermRuns;
   private snapshotMeta: SnapshotMetaRecord | null;
-  /** The saved term: no entry may carry a later one (open() refuses such a log). */
-  private term: number;
+  /** The last snapshot marker in the WAL: the stored snapshot's, except between the two writes of a snapshot save. */
+  private marker: { index: number; term: number };
+  /** The saved hard state: no entry may carry a later term than its term (open() refuses such a log). */
+  private hardState: HardState;
+  /** Per WAL segment: the highest entry index written to it. A segment goes once the snapshot covers that. */
+  private readonly segmentMaxIndex: Map<number, number>;
 
   // Writes run one at a time, in call order, so the in-memory range always matches the disk.
   private queue: Promise<void> = Promise.resolve();
@@ -117,18 +139,21 @@ export class RaftStorage {
   private fsyncTotalMicros = 0;
   private fsyncMaxMicros = 0;
 
-  private constructor(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, loaded: LoadedState, diskFirst: number, diskLast: number, snapshotMeta: SnapshotMetaRecord | null) {
+  private constructor(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, wal: Wal, read: ReadState) {
     this.dir = dir;
     this.db = db;
-    this.initial = loaded;
-    this.diskFirst = diskFirst;
-    this.diskLast = diskLast;
-    this.snapshotMeta = snapshotMeta;
-    this.term = loaded.hardState.term;
+    this.wal = wal;
+    this.initial = read.loaded;
+    this.snapshotMeta = read.snapshotMeta;
+    const snapshotIndex = read.snapshotMeta ? read.snapshotMeta.index : 0;
+    this.terms = TermRuns.of(read.loaded.entries, snapshotIndex + 1);
+    this.marker = read.marker;
+    this.hardState = read.loaded.hardState;
+    this.segmentMaxIndex = read.segmentMaxIndex;
   }
 
   /** Opens (creating if absent) the storage at `dir` and reads and checks everything in it. */
-  static async open(dir: string, identity: StorageIdentity): Promise<RaftStorage> {
+  static async open(dir: string, identity: StorageIdentity, options: StorageOptions = {}): Promise<RaftStorage> {
     assert(identity.nodeId !== '', 'nodeId must not be empty');
     const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
@@ -136,10 +161,45 @@ export class RaftStorage {
     } catch (error) {
       throw openError(dir, error);
     }
+    // Every new WAL segment begins with the state at its start; the storage answers once it exists.
+    const hooks = { prologue: (): Buffer[] => [] };
+    let wal: Wal | null = null;
     try {
-      const read = await readState(dir, db, identity);
-      return new RaftStorage(dir, db, read.loaded, read.diskFirst, read.diskLast, read.snapshotMeta);
+      const meta = await readMeta(dir, db, identity);
+      const stored = meta ? await readSnapshot(dir, db) : { snapshotMeta: null, snapshot: null };
+      const replay = new LogReplay(dir);
+      const warn = options.logger ? (message: string, fields: Record<string, unknown>) => options.logger!.warn(message, { dir, ...fields }) : undefined;
+      wal = await Wal.open(
+        path.join(dir, 'wal'),
+        { segmentBytes: options.walSegmentBytes, create: meta === null, prologue: () => hooks.prologue(), warn, ownerDir: dir },
+        (payload, at) => replay.apply(payload, at),
+      );
+      let created = meta;
+      if (created === null) {
+        if (replay.records > 0) throw corruptError(dir, 'it holds Raft records but no meta record (key "m")');
+        created = { formatVersion, nodeId: identity.nodeId, clusterId: identity.clusterId ?? randomUUID(), createdAtMs: Date.now() };
+        await db.put(metaKey, encode(created), { sync: true });
+      }
+      const replayed = replay.finish(stored.snapshotMeta);
+      const read: ReadState = {
+        loaded: { hardState: replayed.hardState, snapshot: stored.snapshot, entries: replayed.entries, meta: created },
+        snapshotMeta: stored.snapshotMeta,
+        marker: replayed.marker,
+        segmentMaxIndex: replayed.segmentMaxIndex,
+      };
+      const storage = new RaftStorage(dir, db, wal, read);
+      hooks.prologue = () => storage.prologue();
+      if (replayed.missingMarker) {
+        await storage.appendMarker(replayed.missingMarker);
+        warn?.('completed a snapshot save a crash interrupted: the snapshot was stored, its marker in the write-ahead log was not', {
+          snapshotIndex: replayed.missingMarker.index,
+        });
+      }
+      // Segments a crash kept from being deleted after the last snapshot.
+      void storage.removeSegments(storage.snapshotIndex);
+      return storage;
     } catch (error) {
+      await wal?.close().catch(() => {});
       await db.close().catch(() => {});
       throw error;
     }
@@ -151,11 +211,11 @@ export class RaftStorage {
   }
 
   get lastIndex(): number {
-    return Math.max(this.diskLast, this.snapshotIndex);
+    return Math.max(this.terms.last, this.snapshotIndex);
   }
 
   get firstIndex(): number {
-    return this.diskFirst <= this.diskLast ? this.diskFirst : this.snapshotIndex + 1;
+    return this.terms.isEmpty ? this.snapshotIndex + 1 : this.terms.first;
   }
 
   get snapshotIndex(): number {
@@ -163,9 +223,9 @@ export class RaftStorage {
   }
 
   /**
-   * Writes the update as one batch with { sync: true } (unless update.sync is false); resolves
-   * once it is durable. Updates saved while an earlier write is on disk are coalesced: they go
-   * out together in the next batch, with one fsync (group commit at the storage layer, so a
+   * Writes the update as one WAL append, fdatasynced (unless update.sync is false); resolves once
+   * it is durable. Updates saved while an earlier write is on disk are coalesced: they go out
+   * together in the next append, with one fdatasync (group commit at the storage layer, so a
    * leader that hands over a Ready per event-loop turn still pays one fsync per disk round).
    */
   save(update: StorageUpdate): Promise<void> {
@@ -186,18 +246,13 @@ export class RaftStorage {
   }
 
   /**
-   * Deletes entries with index <= `index`, which must be covered by the saved snapshot. save()
-   * with a snapshot already does this; compact() is for prefixes kept behind a snapshot.
+   * Deletes entries with index <= `index`, which must be covered by the saved snapshot: the WAL
+   * segments holding only such entries. save() with a snapshot already starts this.
    */
   compact(index: number): Promise<void> {
     return this.enqueue(async () => {
       assert(index <= this.snapshotIndex, `compact(${index}) beyond the saved snapshot (${this.snapshotIndex})`);
-      const end = Math.min(index, this.diskLast);
-      if (this.diskFirst > end) return;
-      const batch = this.db.batch();
-      for (let i = this.diskFirst; i <= end; i++) batch.del(entryKey(i));
-      await this.commit(batch);
-      this.diskFirst = end + 1;
+      await this.removeSegments(index);
     });
   }
 
@@ -215,16 +270,17 @@ export class RaftStorage {
     };
   }
 
-  /** LevelDB's estimate of the bytes on disk (compressed, may lag recent writes). */
+  /** Bytes on disk: LevelDB's estimate (compressed, may lag recent writes) plus the WAL segment files (preallocated). */
   async approximateSizeBytes(): Promise<number> {
-    return this.db.approximateSize(new Uint8Array([0]), new Uint8Array([0xff]));
+    return (await this.db.approximateSize(new Uint8Array([0]), new Uint8Array([0xff]))) + this.wal.sizeBytes();
   }
 
-  /** Waits for queued writes, then closes the database. */
+  /** Waits for queued writes, then closes the WAL and the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.queue.catch(() => {});
+    await this.wal.close();
     await this.db.close();
   }
 
@@ -249,101 +305,130 @@ export class RaftStorage {
     return result;
   }
 
-  /** Writes the updates, in order, as one LevelDB batch: one fsync for all (none if none asks for it). */
+  /**
+   * Writes the updates, in order, as one WAL append: one fdatasync for all (none if none asks for
+   * it). Everything is checked, and the records built, before anything is written, so a caller's
+   * mistake (an assertion) leaves the storage as it was.
+   */
   private async write(updates: readonly StorageUpdate[]): Promise<void> {
     assert(updates.length === 1 || updates.every((u) => !u.snapshot), 'a snapshot is written alone');
-    const batch = this.db.batch();
-    let diskFirst = this.diskFirst;
-    let diskLast = this.diskLast;
-    let snapshotMeta = this.snapshotMeta;
-    let term = this.term;
+    const terms = this.terms.clone();
+    let hardState = this.hardState;
+    let snapshot: { readonly meta: SnapshotMetaRecord; readonly data: Uint8Array; readonly keepAfter: boolean } | null = null;
+    const records: Buffer[] = [];
+    let maxEntryIndex = 0;
     let sync = false;
-    let written = false;
     for (const update of updates) {
-      const { hardState, snapshot } = update;
       const entries = update.entries ?? [];
-      if (!hardState && !snapshot && entries.length === 0) continue;
-      written = true;
-      if (update.sync !== false) sync = true;
+      const recordsBefore = records.length;
 
       // A snapshot at or below the saved one adds nothing (the saved one covers it): skip it.
-      if (snapshot && snapshot.meta.index > this.snapshotIndex) {
-        const meta = snapshot.meta;
-        let keepAfter = false;
-        if (meta.index >= diskFirst && meta.index <= diskLast) {
-          const raw = await this.db.get(entryKey(meta.index));
-          const decoded = raw === undefined ? null : decodeEntry(meta.index, raw);
-          keepAfter = decoded !== null && decoded.ok && decoded.value.term === meta.term;
-        }
-        const deleteTo = keepAfter ? meta.index : diskLast;
-        for (let i = diskFirst; i <= deleteTo; i++) batch.del(entryKey(i));
-        if (keepAfter) {
-          diskFirst = meta.index + 1;
-        } else {
-          diskFirst = meta.index + 1;
-          diskLast = meta.index;
-        }
-        const data = snapshot.data;
+      if (update.snapshot && update.snapshot.meta.index > this.snapshotIndex) {
+        const { meta, data } = update.snapshot;
+        const keepAfter = terms.termAt(meta.index) === meta.term;
+        if (keepAfter) terms.dropThrough(meta.index);
+        else terms.clear(meta.index + 1);
         const chunkCount = Math.ceil(data.length / snapshotChunkBytes);
-        for (let c = 0; c < chunkCount; c++) {
-          batch.put(chunkKey(c), data.subarray(c * snapshotChunkBytes, Math.min(data.length, (c + 1) * snapshotChunkBytes)));
-        }
-        const oldChunkCount = this.snapshotMeta ? this.snapshotMeta.chunkCount : 0;
-        for (let c = chunkCount; c < oldChunkCount; c++) batch.del(chunkKey(c));
-        snapshotMeta = { index: meta.index, term: meta.term, conf: meta.conf, dataBytes: data.length, chunkCount };
-        batch.put(snapshotMetaKey, encode(snapshotMeta));
+        snapshot = { meta: { index: meta.index, term: meta.term, conf: meta.conf, dataBytes: data.length, chunkCount }, data, keepAfter };
+        records.push(encodeSnapshotMarkerRecord(meta.index, meta.term, keepAfter));
       }
+      const snapshotIndex = snapshot ? snapshot.meta.index : this.snapshotIndex;
 
       if (entries.length > 0) {
         const first = entries[0].index;
-        const snapshotIndex = snapshotMeta ? snapshotMeta.index : 0;
-        const lastIndex = Math.max(diskLast, snapshotIndex);
+        const lastIndex = Math.max(terms.last, snapshotIndex);
         assert(first > snapshotIndex, `entries start at ${first}, inside the snapshot (index ${snapshotIndex})`);
         assert(first <= lastIndex + 1, `entries start at ${first}, leaving a gap after the last index ${lastIndex}`);
-        for (let i = 0; i < entries.length; i++) {
-          const entry = entries[i];
-          assert(entry.index === first + i, `entries are not contiguous at ${first + i}`);
-          batch.put(entryKey(entry.index), encodeEntry(entry));
-        }
-        const newLast = first + entries.length - 1;
-        // The stale tail: entries past the new last index belong to a log the leader overwrote.
-        for (let i = Math.max(newLast + 1, diskFirst); i <= diskLast; i++) batch.del(entryKey(i));
-        if (diskFirst > diskLast) diskFirst = first;
-        diskLast = newLast;
+        for (let i = 0; i < entries.length; i++) assert(entries[i].index === first + i, `entries are not contiguous at ${first + i}`);
+        const last = entries[entries.length - 1];
+        const term = update.hardState ? update.hardState.term : hardState.term;
+        assert(last.term <= term, `entry ${last.index} has term ${last.term}, beyond the hard state's term ${term}`);
+        // The stale tail (entries past the new last index) goes with the overwritten suffix.
+        terms.append(entries);
+        records.push(encodeEntriesRecord(entries));
+        maxEntryIndex = Math.max(maxEntryIndex, last.index);
       }
 
-      if (hardState) term = hardState.term;
-      if (entries.length > 0) {
-        const lastTerm = entries[entries.length - 1].term;
-        assert(lastTerm <= term, `entry ${entries[entries.length - 1].index} has term ${lastTerm}, beyond the hard state's term ${term}`);
+      if (update.hardState) {
+        const lastIndex = Math.max(terms.last, snapshotIndex);
+        assert(update.hardState.commit <= lastIndex, `hard state commit ${update.hardState.commit} beyond last index ${lastIndex}`);
+        hardState = { term: update.hardState.term, vote: update.hardState.vote, commit: update.hardState.commit };
+        records.push(encodeHardStateRecord(hardState));
       }
-      if (hardState) {
-        const lastIndex = Math.max(diskLast, snapshotMeta ? snapshotMeta.index : 0);
-        assert(hardState.commit <= lastIndex, `hard state commit ${hardState.commit} beyond last index ${lastIndex}`);
-        batch.put(hardStateKey, encode({ term: hardState.term, vote: hardState.vote, commit: hardState.commit }));
-      }
+      if (records.length > recordsBefore && update.sync !== false) sync = true;
     }
-    if (!written) return;
+    if (records.length === 0) return;
 
-    await this.commit(batch, sync);
-    this.diskFirst = diskFirst;
-    this.diskLast = diskLast;
-    this.snapshotMeta = snapshotMeta;
-    this.term = term;
+    const started = process.hrtime.bigint();
+    if (snapshot) {
+      // The marker may be written only once the snapshot is durable, and segments deleted only
+      // once the marker is: always synced.
+      sync = true;
+      await this.storeSnapshot(snapshot.meta, snapshot.data, updates[0].hardState ?? null);
+    }
+    const seq = await this.wal.append(records, sync);
+    if (sync) {
+      const micros = Number((process.hrtime.bigint() - started) / 1000n);
+      this.fsyncCount++;
+      this.fsyncLastMicros = micros;
+      this.fsyncTotalMicros += micros;
+      if (micros > this.fsyncMaxMicros) this.fsyncMaxMicros = micros;
+    }
+    this.terms = terms;
+    this.hardState = hardState;
+    if (maxEntryIndex > (this.segmentMaxIndex.get(seq) ?? 0)) this.segmentMaxIndex.set(seq, maxEntryIndex);
+    if (snapshot) {
+      this.snapshotMeta = snapshot.meta;
+      this.marker = { index: snapshot.meta.index, term: snapshot.meta.term };
+      void this.removeSegments(snapshot.meta.index);
+    }
   }
 
-  private async commit(batch: ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>, sync = true): Promise<void> {
-    if (!sync) {
-      await batch.write({ sync: false });
-      return;
+  /** The snapshot's chunks and meta in one synced LevelDB batch; stale chunks of the old one deleted. */
+  private async storeSnapshot(meta: SnapshotMetaRecord, data: Uint8Array, hardState: HardState | null): Promise<void> {
+    if (hardState && meta.term > this.hardState.term) {
+      // A leader's snapshot arriving with our move to its term. The new term must be durable
+      // before a snapshot of that term is, or a crash between the snapshot and its marker would
+      // leave a snapshot whose term is beyond the hard state's, which open() refuses. The commit
+      // index stays the saved one: the new one may lie beyond what the log holds until the marker.
+      const early: HardState = { term: hardState.term, vote: hardState.vote, commit: this.hardState.commit };
+      await this.wal.append([encodeHardStateRecord(early)], true);
+      this.hardState = early;
     }
-    const started = process.hrtime.bigint();
+    const batch = this.db.batch();
+    for (let c = 0; c < meta.chunkCount; c++) {
+      batch.put(chunkKey(c), data.subarray(c * snapshotChunkBytes, Math.min(data.length, (c + 1) * snapshotChunkBytes)));
+    }
+    const oldChunkCount = this.snapshotMeta ? this.snapshotMeta.chunkCount : 0;
+    for (let c = meta.chunkCount; c < oldChunkCount; c++) batch.del(chunkKey(c));
+    batch.put(snapshotMetaKey, encode(meta));
     await batch.write({ sync: true });
-    const micros = Number((process.hrtime.bigint() - started) / 1000n);
-    this.fsyncCount++;
-    this.fsyncLastMicros = micros;
-    this.fsyncTotalMicros += micros;
-    if (micros > this.fsyncMaxMicros) this.fsyncMaxMicros = micros;
+  }
+
+  /** Appends the marker of the stored snapshot that a crash kept out of the WAL (see open()). */
+  private async appendMarker(marker: SnapshotMarker): Promise<void> {
+    await this.wal.append([encodeSnapshotMarkerRecord(marker.index, marker.term, marker.keepAfter)], true);
+    this.marker = { index: marker.index, term: marker.term };
+  }
+
+  /**
+   * The records every new WAL segment begins with: the last snapshot marker and the hard state,
+   * so that deleting older segments never loses them (see log_replay.ts). keepAfter is true: in
+   * a full replay the marker is a repeat and skipped; replayed first, there is nothing to keep.
+   */
+  private prologue(): Buffer[] {
+    const records: Buffer[] = [];
+    if (this.marker.index > 0) records.push(encodeSnapshotMarkerRecord(this.marker.index, this.marker.term, true));
+    records.push(encodeHardStateRecord(this.hardState));
+    return records;
+  }
+
+  /** Starts deleting the WAL segments all of whose entries are at or below `index` (covered by the saved snapshot). */
+  private removeSegments(index: number): Promise<void> {
+    return this.wal.removeSegments(
+      (seq) => (this.segmentMaxIndex.get(seq) ?? 0) <= index,
+      (seq) => this.segmentMaxIndex.delete(seq),
+    );
   }
 }
 
@@ -368,34 +453,32 @@ function openError(dir: string, error: unknown): StorageError {
 
 interface ReadState {
   readonly loaded: LoadedState;
-  readonly diskFirst: number;
-  readonly diskLast: number;
   readonly snapshotMeta: SnapshotMetaRecord | null;
+  readonly marker: { index: number; term: number };
+  readonly segmentMaxIndex: Map<number, number>;
 }
 
-async function readState(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, identity: StorageIdentity): Promise<ReadState> {
-  let meta: MetaRecord;
+/** The checked meta record, or null for a new directory (LevelDB holds nothing yet). */
+async function readMeta(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, identity: StorageIdentity): Promise<MetaRecord | null> {
   const rawMeta = await db.get(metaKey);
   if (rawMeta === undefined) {
     for await (const _key of db.keys({ limit: 1 })) {
       throw corruptError(dir, 'it holds Raft records but no meta record (key "m")');
     }
-    meta = { formatVersion, nodeId: identity.nodeId, clusterId: identity.clusterId ?? randomUUID(), createdAtMs: Date.now() };
-    await db.put(metaKey, encode(meta), { sync: true });
-  } else {
-    // A meta record from another version may have another shape: check the version first.
-    const version = peekFormatVersion(rawMeta);
-    if (version !== null && version !== formatVersion) {
-      throw new StorageError(
-        'STORAGE_VERSION',
-        dir,
-        `raft storage at ${dir} has format version ${version}, but this build reads version ${formatVersion}: run the quorumlock version that wrote it`,
-      );
-    }
-    const decoded = decodeMeta(rawMeta);
-    if (!decoded.ok) throw corruptError(dir, `meta record (key "m"): ${decoded.why}`);
-    meta = decoded.value;
+    return null;
   }
+  // A meta record from another version may have another shape: check the version first.
+  const version = peekFormatVersion(rawMeta);
+  if (version !== null && version !== formatVersion) {
+    throw new StorageError(
+      'STORAGE_VERSION',
+      dir,
+      `raft storage at ${dir} has format version ${version}, but this build reads version ${formatVersion}: run the quorumlock version that wrote it`,
+    );
+  }
+  const decoded = decodeMeta(rawMeta);
+  if (!decoded.ok) throw corruptError(dir, `meta record (key "m"): ${decoded.why}`);
+  const meta = decoded.value;
   if (meta.nodeId !== identity.nodeId) {
     throw new StorageError(
       'STORAGE_IDENTITY_MISMATCH',
@@ -412,86 +495,25 @@ async function readState(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, 
         `check --data-dir and the cluster's member list`,
     );
   }
+  return meta;
+}
 
-  let hardState = emptyHardState;
-  const rawHardState = await db.get(hardStateKey);
-  if (rawHardState !== undefined) {
-    const decoded = decodeHardState(rawHardState);
-    if (!decoded.ok) throw corruptError(dir, `hard state (key "h"): ${decoded.why}`);
-    hardState = decoded.value;
-  }
-
-  let snapshotMeta: SnapshotMetaRecord | null = null;
-  let snapshot: Snapshot | null = null;
+async function readSnapshot(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>): Promise<{ snapshotMeta: SnapshotMetaRecord | null; snapshot: Snapshot | null }> {
   const rawSnapshotMeta = await db.get(snapshotMetaKey);
-  if (rawSnapshotMeta !== undefined) {
-    const decoded = decodeSnapshotMeta(rawSnapshotMeta);
-    if (!decoded.ok) throw corruptError(dir, `snapshot meta (key "s"): ${decoded.why}`);
-    snapshotMeta = decoded.value;
-    const chunks: Uint8Array[] = [];
-    for (let c = 0; c < snapshotMeta.chunkCount; c++) {
-      const chunk = await db.get(chunkKey(c));
-      if (chunk === undefined) throw corruptError(dir, `snapshot chunk ${c} of ${snapshotMeta.chunkCount} is missing`);
-      chunks.push(chunk);
-    }
-    const data = Buffer.concat(chunks);
-    if (data.length !== snapshotMeta.dataBytes) {
-      throw corruptError(dir, `snapshot data is ${data.length} bytes, its meta says ${snapshotMeta.dataBytes}`);
-    }
-    const meta: SnapshotMeta = { index: snapshotMeta.index, term: snapshotMeta.term, conf: snapshotMeta.conf };
-    snapshot = { meta, data };
+  if (rawSnapshotMeta === undefined) return { snapshotMeta: null, snapshot: null };
+  const decoded = decodeSnapshotMeta(rawSnapshotMeta);
+  if (!decoded.ok) throw corruptError(dir, `snapshot meta (key "s"): ${decoded.why}`);
+  const snapshotMeta = decoded.value;
+  const chunks: Uint8Array[] = [];
+  for (let c = 0; c < snapshotMeta.chunkCount; c++) {
+    const chunk = await db.get(chunkKey(c));
+    if (chunk === undefined) throw corruptError(dir, `snapshot chunk ${c} of ${snapshotMeta.chunkCount} is missing`);
+    chunks.push(chunk);
   }
-  const snapshotIndex = snapshotMeta ? snapshotMeta.index : 0;
-  const snapshotTerm = snapshotMeta ? snapshotMeta.term : 0;
-
-  const entries: Entry[] = [];
-  let diskFirst = snapshotIndex + 1;
-  let diskLast = snapshotIndex;
-  let prev: Entry | null = null;
-  for await (const [key, value] of db.iterator({ gte: entryKeyMin, lt: entryKeyEnd })) {
-    const index = indexOfEntryKey(key);
-    if (index < 0) throw corruptError(dir, `malformed entry key ${Buffer.from(key).toString('hex')}`);
-    const decoded = decodeEntry(index, value);
-    if (!decoded.ok) throw corruptError(dir, `entry ${index}: ${decoded.why}`);
-    const entry = decoded.value;
-    if (prev === null) {
-      if (index > snapshotIndex + 1) {
-        throw corruptError(
-          dir,
-          snapshotMeta
-            ? `the log starts at index ${index}, but the snapshot ends at ${snapshotIndex}: entries ${snapshotIndex + 1}..${index - 1} are missing`
-            : `the log starts at index ${index} with no snapshot: entries 1..${index - 1} are missing`,
-        );
-      }
-      diskFirst = index;
-    } else {
-      if (index !== prev.index + 1) throw corruptError(dir, `gap in the log: entry ${prev.index} is followed by entry ${index}`);
-      if (entry.term < prev.term) throw corruptError(dir, `entry ${index} has term ${entry.term}, lower than entry ${prev.index}'s term ${prev.term}`);
-    }
-    if (index === snapshotIndex && entry.term !== snapshotTerm) {
-      throw corruptError(dir, `entry ${index} has term ${entry.term}, but the snapshot at that index has term ${snapshotTerm}`);
-    }
-    if (index === snapshotIndex + 1 && entry.term < snapshotTerm) {
-      throw corruptError(dir, `entry ${index} has term ${entry.term}, lower than the snapshot's term ${snapshotTerm}`);
-    }
-    // Entries at or below the snapshot index are covered by it; compact() removes them.
-    if (index > snapshotIndex) entries.push(entry);
-    diskLast = index;
-    prev = entry;
+  const data = Buffer.concat(chunks);
+  if (data.length !== snapshotMeta.dataBytes) {
+    throw corruptError(dir, `snapshot data is ${data.length} bytes, its meta says ${snapshotMeta.dataBytes}`);
   }
-
-  const lastIndex = Math.max(diskLast, snapshotIndex);
-  const lastTerm = entries.length > 0 ? entries[entries.length - 1].term : snapshotTerm;
-  if (hardState.commit > lastIndex) {
-    throw corruptError(dir, `the hard state's commit index ${hardState.commit} is beyond the last log index ${lastIndex} (snapshot index ${snapshotIndex})`);
-  }
-  if (lastTerm > hardState.term) {
-    throw corruptError(dir, `the last entry has term ${lastTerm}, beyond the hard state's term ${hardState.term}`);
-  }
-  if (diskFirst > diskLast) {
-    diskFirst = snapshotIndex + 1;
-    diskLast = snapshotIndex;
-  }
-
-  return { loaded: { hardState, snapshot, entries, meta }, diskFirst, diskLast, snapshotMeta };
+  const meta: SnapshotMeta = { index: snapshotMeta.index, term: snapshotMeta.term, conf: snapshotMeta.conf };
+  return { snapshotMeta, snapshot: { meta, data } };
 }
