@@ -147,8 +147,10 @@ export class RaftDriver implements ReplicatedNode {
   async start(): Promise<void> {
     const { config } = this;
     const storageDir = path.join(config.dataDir, 'raft');
-    this.storage = await RaftStorage.open(storageDir, { nodeId: config.nodeId, clusterId: this.clusterId() });
+    this.storage = await RaftStorage.open(storageDir, { nodeId: config.nodeId, clusterId: this.clusterId() }, { logger: this.logger });
     const loaded = this.storage.loaded();
+    // The core and the state machine take what they need below; the storage need not keep it all.
+    this.storage.releaseLoaded();
     this.incarnation = String(loaded.meta.createdAtMs);
     if (loaded.snapshot) {
       this.sm.restore(loaded.snapshot.data);
