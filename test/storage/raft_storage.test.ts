@@ -599,3 +599,20 @@ t.test('the hand-written entries record is msgpack at every size boundary', asyn
     t.ok(decoded.ok && decoded.value.type === WalRecordType.Entries && decoded.value.entries.length === count && decoded.value.entries[count - 1].index === count, `${count} entries`);
   }
 });
+
+t.test('a commit-only hard state saved unsynced costs no write: it goes out with the next save, or at close', async (t) => {
+  const dir = tempDir(t);
+  let storage = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  await storage.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: entries(1, 3, 1) });
+  const before = (await walRecords(dir)).length;
+  await storage.save({ hardState: { term: 1, vote: 'n1', commit: 2 }, sync: false });
+  await storage.save({ hardState: { term: 1, vote: 'n1', commit: 3 }, sync: false });
+  t.equal((await walRecords(dir)).length, before, 'nothing written yet');
+  await storage.save({ entries: entries(4, 4, 1) });
+  t.match((await walRecords(dir)).slice(before), [{ type: WalRecordType.Entries }, { type: WalRecordType.HardState, hardState: { commit: 3 } }], 'the newest one went out with the next write');
+  await storage.save({ hardState: { term: 1, vote: 'n1', commit: 4 }, sync: false });
+  await storage.close();
+  storage = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.equal(storage.loaded().hardState.commit, 4, 'and the last one at close');
+  await storage.close();
+});
