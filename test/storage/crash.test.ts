@@ -1,6 +1,6 @@
 // Proves that a node killed with SIGKILL in the middle of saving loses nothing it acknowledged:
 // a child process saves a deterministic sequence of batches (appends, suffix overwrites with a
-// term change, chunked snapshots) and reports each save whose promise resolved; we kill it at an
+// term change, snapshots) and reports each save whose promise resolved; we kill it at an
 // arbitrary moment, reopen the directory and require the loaded state to equal the model's state
 // after exactly k saves for some k >= the last reported one: a consistent prefix of the history
 // that contains every acknowledged save. The child's WAL segments are small, so segments roll

@@ -36,7 +36,7 @@ export function step(m: ModelState, s: number): StorageUpdate {
   const snapshotIndex = m.snapshot ? m.snapshot.meta.index : 0;
   const last = lastIndex(m);
   if (s % 50 === 0 && m.commit > snapshotIndex) {
-    // A local snapshot at the commit index, big enough to span chunks; later entries stay.
+    // A local snapshot at the commit index (a file of some size); later entries stay.
     const at = m.entries.find((e) => e.index === m.commit)!;
     const data = Buffer.alloc(1024 * 1024 + 1000 + s, s & 0xff);
     const snapshot: Snapshot = { meta: { index: at.index, term: at.term, conf }, data };

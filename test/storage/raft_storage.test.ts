@@ -17,19 +17,18 @@ import { RaftStorage, type StorageOptions } from '../../src/raft/storage/raft_st
 import { StorageError } from '../../src/raft/storage/errors';
 import { Packr } from 'msgpackr';
 import {
-  chunkKey,
   decodeWalRecord,
   encode,
   encodeEntriesRecord,
   encodeHardStateRecord,
   encodeSnapshotMarkerRecord,
   metaKey,
-  snapshotChunkBytes,
   snapshotMetaKey,
   WalRecordType,
   type WalRecord,
 } from '../../src/raft/storage/layout';
 import { Wal } from '../../src/raft/storage/wal';
+import { writeSnapshotFile } from '../../src/raft/storage/snapshot_file';
 import { scanSegment, segmentFileName } from '../../src/raft/storage/wal_segment';
 import { EntryType, type ConfState, type Entry } from '../../src/raft/types';
 
@@ -181,11 +180,11 @@ t.test('overwriting a suffix deletes the stale tail', async (t) => {
   t.same(await rawKeys(dir, 'h'), [], 'nor the hard state');
 });
 
-t.test('a local snapshot removes the entries it covers and keeps the rest; its data is chunked', async (t) => {
+t.test('a local snapshot removes the entries it covers and keeps the rest; its data is a file', async (t) => {
   const dir = tempDir(t);
   const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   await s.save({ hardState: { term: 1, vote: 'n1', commit: 8 }, entries: entries(1, 10, 1) });
-  const big = Buffer.alloc(snapshotChunkBytes * 2 + 12345);
+  const big = Buffer.alloc(2 * 1024 * 1024 + 12345);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff;
   await s.save({ snapshot: { meta: { index: 6, term: 1, conf }, data: big } });
   t.equal(s.snapshotIndex, 6);
@@ -202,10 +201,10 @@ t.test('a local snapshot removes the entries it covers and keeps the rest; its d
   t.same(plain(loaded.entries), plain(entries(7, 10, 1)));
   t.same(loaded.hardState, { term: 1, vote: 'n1', commit: 8 });
   t.equal(r.stats().snapshotBytes, big.length);
-  // A later, smaller snapshot replaces the chunks: no stale chunk may survive.
+  // A later, smaller snapshot replaces the file: no stale one may survive.
   await r.save({ snapshot: { meta: { index: 9, term: 1, conf }, data: Buffer.from('small') } });
   await r.close();
-  t.same(await rawKeys(dir, 'c'), [chunkKey(0).toString('hex')]);
+  t.same(fs.readdirSync(path.join(dir, 'snapshots')), ['0000000000000009-0000000000000001.snap'], 'only the new snapshot file is left');
   const r2 = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
   t.equal(Buffer.from(r2.loaded().snapshot!.data).toString(), 'small');
   t.same(plain(r2.loaded().entries), plain(entries(10, 10, 1)));
@@ -363,16 +362,37 @@ t.test('damaged records are refused with STORAGE_CORRUPT naming the directory', 
     t.match(error.message, /starts at index 7, but the snapshot ends at 5/);
   });
 
-  await t.test('a missing snapshot chunk', async (t) => {
+  await t.test('a missing or damaged snapshot file', async (t) => {
     const dir = tempDir(t);
     const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
     await s.save({ hardState: { term: 1, vote: '', commit: 2 }, entries: entries(1, 3, 1) });
-    await s.save({ snapshot: { meta: { index: 2, term: 1, conf }, data: Buffer.alloc(snapshotChunkBytes + 1) } });
+    await s.save({ snapshot: { meta: { index: 2, term: 1, conf }, data: Buffer.alloc(10_000, 7) } });
     await s.close();
-    await rawWrite(dir, (db) => db.del(chunkKey(1)));
-    const error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
+    const file = path.join(dir, 'snapshots', '0000000000000002-0000000000000001.snap');
+    const good = fs.readFileSync(file);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 1] ^= 1;
+    fs.writeFileSync(file, flipped);
+    let error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
     t.equal(error.code, 'STORAGE_CORRUPT');
-    t.match(error.message, /snapshot chunk 1 of 2 is missing/);
+    t.match(error.message, /snapshot file .*0000000000000002-0000000000000001\.snap: data checksum mismatch/);
+    fs.rmSync(file);
+    error = await openError(dir, { nodeId: 'n1', clusterId: 'c1' });
+    t.match(error.message, /the snapshot file .*0000000000000002-0000000000000001\.snap is missing/);
+  });
+
+  await t.test('a snapshot file whose meta record a crash kept out is not loaded, and is removed', async (t) => {
+    const dir = tempDir(t);
+    const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+    await s.save({ hardState: { term: 1, vote: '', commit: 2 }, entries: entries(1, 3, 1) });
+    await s.save({ snapshot: { meta: { index: 2, term: 1, conf }, data: Buffer.from('two') } });
+    await s.close();
+    await writeSnapshotFile(path.join(dir, 'snapshots'), { index: 3, term: 1, conf }, Buffer.from('three'));
+    fs.writeFileSync(path.join(dir, 'snapshots', 'x.snap.tmp'), 'half');
+    const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+    t.equal(Buffer.from(r.loaded().snapshot!.data).toString(), 'two');
+    t.same(fs.readdirSync(path.join(dir, 'snapshots')), ['0000000000000002-0000000000000001.snap']);
+    await r.close();
   });
 
   await t.test('a flipped byte in a WAL segment before the last one written to', async (t) => {
@@ -515,10 +535,8 @@ t.test('a crash between a snapshot\'s LevelDB write and its WAL marker: open com
   /** Writes a snapshot the way save() does, without the marker that save() writes next. */
   const storeOnly = (dir: string, index: number, term: number, data: string) =>
     rawWrite(dir, async (db) => {
-      await db.batch([
-        { type: 'put', key: chunkKey(0), value: Buffer.from(data) },
-        { type: 'put', key: snapshotMetaKey, value: encode({ index, term, conf, dataBytes: data.length, chunkCount: 1 }) },
-      ]);
+      await writeSnapshotFile(path.join(dir, 'snapshots'), { index, term, conf }, Buffer.from(data));
+      await db.put(snapshotMetaKey, encode({ index, term, conf, dataBytes: data.length }));
     });
 
   await t.test('the log holds the snapshot\'s entry: the entries after it are kept', async (t) => {

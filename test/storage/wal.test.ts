@@ -386,7 +386,7 @@ t.test('replayed through LogReplay: a later entries record overwrites the suffix
   const replay = new LogReplay(dir);
   const again = await Wal.open(dir, { create: false }, (payload, at) => replay.apply(payload, at));
   await again.close();
-  const result = replay.finish({ index: 4, term: 1, conf: { voters: [], learners: [], votersOutgoing: [] }, dataBytes: 0, chunkCount: 0 });
+  const result = replay.finish({ index: 4, term: 1, conf: { voters: [], learners: [], votersOutgoing: [] }, dataBytes: 0 });
   t.same(
     result.entries.map((e) => `${e.index}@${e.term}`),
     ['5@1', '6@2', '7@2', '8@2'],

@@ -5,8 +5,8 @@
 // LevelDB (the storage directory itself) holds what is written rarely:
 //
 //   'm'                     meta: { formatVersion, nodeId, clusterId, createdAtMs }
-//   's'                     snapshot meta: { index, term, conf, dataBytes, chunkCount }
-//   'c' + u32 BE chunk no.  snapshot data, in chunks of at most snapshotChunkBytes
+//   's'                     snapshot meta: { index, term, conf, dataBytes }; the data is the file
+//                           <dir>/snapshots/<index>-<term>.snap (snapshot_file.ts)
 //
 // The write-ahead log (<dir>/wal/, see wal_segment.ts for the framing) holds what every save
 // writes: log entries and the hard state, plus a marker for each snapshot saved. A WAL record's
@@ -25,26 +25,14 @@ import { Packr } from 'msgpackr';
 import { EntryType, type ConfState, type Entry, type HardState, type SnapshotMeta } from '../types';
 
 export const formatVersion = 2;
-export const snapshotChunkBytes = 1024 * 1024;
 
 export const metaKey = Buffer.from('m');
 export const snapshotMetaKey = Buffer.from('s');
-const chunkPrefix = 0x63; // 'c'
-
-export const chunkKeyMin = Buffer.from([chunkPrefix]);
-export const chunkKeyEnd = Buffer.from([chunkPrefix + 1]);
 
 // useRecords:false keeps records plain msgpack, readable by any msgpack decoder and stable across
 // msgpackr versions (no shared structure table to persist). copyBuffers: entry data decoded from a
 // WAL segment read whole at open must not keep that whole segment buffer alive.
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number', copyBuffers: true });
-
-export function chunkKey(chunk: number): Buffer {
-  const key = Buffer.allocUnsafe(5);
-  key[0] = chunkPrefix;
-  key.writeUInt32BE(chunk, 1);
-  return key;
-}
 
 export interface MetaRecord {
   readonly formatVersion: number;
@@ -55,7 +43,6 @@ export interface MetaRecord {
 
 export interface SnapshotMetaRecord extends SnapshotMeta {
   readonly dataBytes: number;
-  readonly chunkCount: number;
 }
 
 export function encode(value: unknown): Buffer {
@@ -253,7 +240,7 @@ export function decodeSnapshotMeta(raw: Uint8Array): Decoded<SnapshotMetaRecord>
   const u = unpack(raw);
   if (!u.ok) return u;
   const v = u.value;
-  if (!isObject(v) || !isCount(v.index) || !isCount(v.term) || !isCount(v.dataBytes) || !isCount(v.chunkCount) || !isObject(v.conf)) {
+  if (!isObject(v) || !isCount(v.index) || !isCount(v.term) || !isCount(v.dataBytes) || !isObject(v.conf)) {
     return { ok: false, why: 'not a snapshot meta record' };
   }
   const c = v.conf;
@@ -261,5 +248,5 @@ export function decodeSnapshotMeta(raw: Uint8Array): Decoded<SnapshotMetaRecord>
     return { ok: false, why: 'snapshot meta has a malformed conf state' };
   }
   const conf: ConfState = { voters: c.voters, learners: c.learners, votersOutgoing: c.votersOutgoing };
-  return { ok: true, value: { index: v.index, term: v.term, conf, dataBytes: v.dataBytes, chunkCount: v.chunkCount } };
+  return { ok: true, value: { index: v.index, term: v.term, conf, dataBytes: v.dataBytes } };
 }

@@ -1,18 +1,24 @@
 // Durable Raft state: log entries and the hard state in a write-ahead log of preallocated segments
-// (wal.ts), the meta record and the latest snapshot in classic-level (LevelDB).
+// (wal.ts), the latest snapshot as a file (snapshot_file.ts), and the meta record and the
+// snapshot's meta record in classic-level (LevelDB).
 //
 // The driver calls save() once per Ready with everything in it; save() turns that into ONE append
 // of records to the WAL, written with one write and one fdatasync. That single fdatasync is the
 // group commit that makes the batch's entries and hard state durable together (a torn append is
 // dropped whole at open: it was never acknowledged). Messages that depend on the batch may leave
-// the node only after save() resolves. A batch that only moves the commit index is written
-// without fdatasync (etcd's MustSync rule): losing it in a crash loses nothing Raft cannot relearn.
+// the node only after save() resolves. A batch that only moves the commit index is not written at
+// all until the next save (etcd's MustSync rule, taken one step further): losing it in a crash
+// loses nothing Raft cannot relearn.
+//
+// Why the snapshot is a file: through LevelDB its bytes were copied into a write batch and a
+// memtable, malloc arenas glibc keeps after they are freed (hundreds of MB of RSS at a million
+// locks), and the write stalled LevelDB for the memtable flush.
 //
 // Why a WAL instead of a LevelDB key per entry: a LevelDB sync write appends to a growing file, so
 // every fdatasync also commits the ext4 journal; a write into a zero-filled preallocated segment
 // does not (see wal_segment.ts), and the per-entry puts cost CPU too.
 //
-// A snapshot is written FIRST to LevelDB (chunks and meta, one synced batch), THEN its marker to the
+// A snapshot is written FIRST as a file and its meta record to LevelDB (synced), THEN its marker to the
 // WAL. A crash between the two leaves a stored snapshot newer than the log's last marker; open()
 // applies that marker at the end of the replay (nothing can have been appended in between) and
 // appends it, completing the save. Once the marker is durable, the WAL segments whose entries the
@@ -24,13 +30,13 @@
 // write that was never acknowledged, and is reported through the logger.
 
 import assert from 'node:assert';
+import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../types';
 import { StorageError, corruptError } from './errors';
 import {
-  chunkKey,
   decodeMeta,
   decodeSnapshotMeta,
   encode,
@@ -40,7 +46,6 @@ import {
   formatVersion,
   metaKey,
   peekFormatVersion,
-  snapshotChunkBytes,
   snapshotMetaKey,
   type MetaRecord,
   type SnapshotMetaRecord,
@@ -48,6 +53,7 @@ import {
 import { LogReplay, type SnapshotMarker } from './log_replay';
 import { TermRuns } from './term_runs';
 import { Wal } from './wal';
+import { listSnapshotFiles, readSnapshotFile, removeSnapshotFilesBefore, removeStrayTmpFiles, snapshotFileName, writeSnapshotFile } from './snapshot_file';
 
 export interface StorageIdentity {
   readonly nodeId: string;
@@ -348,8 +354,7 @@ export class RaftStorage {
         const keepAfter = terms.termAt(meta.index) === meta.term;
         if (keepAfter) terms.dropThrough(meta.index);
         else terms.clear(meta.index + 1);
-        const chunkCount = Math.ceil(data.length / snapshotChunkBytes);
-        snapshot = { meta: { index: meta.index, term: meta.term, conf: meta.conf, dataBytes: data.length, chunkCount }, data, keepAfter };
+        snapshot = { meta: { index: meta.index, term: meta.term, conf: meta.conf, dataBytes: data.length }, data, keepAfter };
         records.push(encodeSnapshotMarkerRecord(meta.index, meta.term, keepAfter));
       }
       const snapshotIndex = snapshot ? snapshot.meta.index : this.snapshotIndex;
@@ -404,7 +409,10 @@ export class RaftStorage {
     }
   }
 
-  /** The snapshot's chunks and meta in one synced LevelDB batch; stale chunks of the old one deleted. */
+  /**
+   * The snapshot's data as a file (snapshot_file.ts), then its meta record in LevelDB (synced): the
+   * record is what makes it the node's snapshot. Older files go once the record is durable.
+   */
   private async storeSnapshot(meta: SnapshotMetaRecord, data: Uint8Array, hardState: HardState | null): Promise<void> {
     if (hardState && meta.term > this.hardState.term) {
       // A leader's snapshot arriving with our move to its term. The new term must be durable
@@ -415,14 +423,10 @@ export class RaftStorage {
       await this.wal.append([encodeHardStateRecord(early)], true);
       this.hardState = early;
     }
-    const batch = this.db.batch();
-    for (let c = 0; c < meta.chunkCount; c++) {
-      batch.put(chunkKey(c), data.subarray(c * snapshotChunkBytes, Math.min(data.length, (c + 1) * snapshotChunkBytes)));
-    }
-    const oldChunkCount = this.snapshotMeta ? this.snapshotMeta.chunkCount : 0;
-    for (let c = meta.chunkCount; c < oldChunkCount; c++) batch.del(chunkKey(c));
-    batch.put(snapshotMetaKey, encode(meta));
-    await batch.write({ sync: true });
+    const snapshotsDir = path.join(this.dir, 'snapshots');
+    await writeSnapshotFile(snapshotsDir, meta, data);
+    await this.db.put(snapshotMetaKey, encode(meta), { sync: true });
+    await removeSnapshotFilesBefore(snapshotsDir, meta.index);
   }
 
   /** Appends the marker of the stored snapshot that a crash kept out of the WAL (see open()). */
@@ -519,18 +523,25 @@ async function readMeta(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, i
 }
 
 async function readSnapshot(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>): Promise<{ snapshotMeta: SnapshotMetaRecord | null; snapshot: Snapshot | null }> {
+  const snapshotsDir = path.join(dir, 'snapshots');
+  removeStrayTmpFiles(snapshotsDir);
   const rawSnapshotMeta = await db.get(snapshotMetaKey);
-  if (rawSnapshotMeta === undefined) return { snapshotMeta: null, snapshot: null };
+  if (rawSnapshotMeta === undefined) {
+    // A snapshot file whose meta record a crash kept out is not the node's snapshot yet.
+    for (const file of listSnapshotFiles(snapshotsDir)) fs.rmSync(file.path, { force: true });
+    return { snapshotMeta: null, snapshot: null };
+  }
   const decoded = decodeSnapshotMeta(rawSnapshotMeta);
   if (!decoded.ok) throw corruptError(dir, `snapshot meta (key "s"): ${decoded.why}`);
   const snapshotMeta = decoded.value;
-  const chunks: Uint8Array[] = [];
-  for (let c = 0; c < snapshotMeta.chunkCount; c++) {
-    const chunk = await db.get(chunkKey(c));
-    if (chunk === undefined) throw corruptError(dir, `snapshot chunk ${c} of ${snapshotMeta.chunkCount} is missing`);
-    chunks.push(chunk);
+  const files = listSnapshotFiles(snapshotsDir);
+  const file = files.find((f) => f.index === snapshotMeta.index && f.term === snapshotMeta.term);
+  if (file === undefined) {
+    throw corruptError(dir, `the snapshot file ${path.join(snapshotsDir, snapshotFileName(snapshotMeta.index, snapshotMeta.term))} is missing`);
   }
-  const data = Buffer.concat(chunks);
+  // Others: older ones a crash kept from being deleted, or a newer one whose meta record never made it.
+  for (const other of files) if (other !== file) fs.rmSync(other.path, { force: true });
+  const { data } = readSnapshotFile(dir, file);
   if (data.length !== snapshotMeta.dataBytes) {
     throw corruptError(dir, `snapshot data is ${data.length} bytes, its meta says ${snapshotMeta.dataBytes}`);
   }
