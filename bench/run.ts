@@ -46,13 +46,15 @@ interface Plan {
   failoverClients: number;
   /** Workload 5: locks held; etcd gets fewer (its load goes at ~2,400 txn/s from one Node client here). */
   memoryLocks: number;
+  /** How long to watch RSS fall while idle after the memory load (0: not measured). */
+  memoryIdleSeconds: number;
   etcdMemoryLocks: number;
   quorumlockTiming: string;
 }
 
 const plan: Plan = quick
-  ? { clientLevels: [1, 50], seconds: 3, benchmarkRequests: { plain: 10_000, pipelined: 30_000 }, failoverRuns: 3, failoverClients: 4, memoryLocks: 100_000, etcdMemoryLocks: 20_000, quorumlockTiming: '' }
-  : { clientLevels: [1, 10, 50, 200], seconds: 10, benchmarkRequests: { plain: 100_000, pipelined: 300_000 }, failoverRuns: 10, failoverClients: 4, memoryLocks: 1_000_000, etcdMemoryLocks: 200_000, quorumlockTiming: '' };
+  ? { clientLevels: [1, 50], seconds: 3, benchmarkRequests: { plain: 10_000, pipelined: 30_000 }, failoverRuns: 3, failoverClients: 4, memoryLocks: 100_000, memoryIdleSeconds: 0, etcdMemoryLocks: 20_000, quorumlockTiming: '' }
+  : { clientLevels: [1, 10, 50, 200], seconds: 10, benchmarkRequests: { plain: 100_000, pipelined: 300_000 }, failoverRuns: 10, failoverClients: 4, memoryLocks: 1_000_000, memoryIdleSeconds: 60, etcdMemoryLocks: 200_000, quorumlockTiming: '' };
 plan.quorumlockTiming = `tick ${QUORUMLOCK_TICK_MS} ms x ${QUORUMLOCK_ELECTION_TICKS} election ticks (the defaults)`;
 
 const TARGETS: Array<{ name: string; start: () => Promise<Target>; memory: boolean }> = [
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
     try {
       console.log(`== ${spec.name}: starting afresh for memory and restart`);
       target = await spec.start();
-      const m = await runMemory(target, { locks: spec.name === 'etcd' ? plan.etcdMemoryLocks : plan.memoryLocks });
+      const m = await runMemory(target, { locks: spec.name === 'etcd' ? plan.etcdMemoryLocks : plan.memoryLocks, idleSeconds: plan.memoryIdleSeconds });
       results.memory.push(m);
     } catch (error) {
       console.error(`  ${spec.name} (memory) failed: ${String(error)}`);
@@ -215,17 +217,18 @@ function markdown(r: Results): string {
     lines.push('', `Failover = SIGKILL of the leader -> first acknowledged write on the new leader, from either the load clients (quorumlock: ioredis in Sentinel mode; etcd: etcd3 with all endpoints) or a probe writing through every survivor every 10 ms. The killed node is restarted and caught up before the next run. quorumlock: ${r.plan.quorumlockTiming ?? 'tick 100 ms x 10'}; etcd: its defaults (heartbeat 100 ms, election 1000 ms).`, '');
   }
   if (r.memory.length) {
-    lines.push('| target | memory: locks held (10 min TTL) | load, locks/s | RSS per node before -> after, MiB | bytes per lock, per node | SIGTERM -> all exited, ms | restart -> each node answers, ms | restart -> serving, ms | sampled locks intact |', '|---|---:|---:|---|---|---:|---|---:|---:|');
+    lines.push('| target | memory: locks held (10 min TTL) | load, locks/s | RSS per node before -> after, MiB | bytes per lock, per node | after 60 s idle, bytes per lock | SIGTERM -> all exited, ms | restart -> each node answers, ms | restart -> serving, ms | sampled locks intact |', '|---|---:|---:|---|---|---|---:|---|---:|---:|');
     for (const m of r.memory) {
       const rss = m.nodes.map((n) => `${n.id} ${fmt(n.rssBeforeBytes / 1048576, 0)} -> ${fmt(n.rssAfterBytes / 1048576, 0)}`).join(', ');
       const perLock = m.nodes.map((n) => fmt(n.bytesPerLock, 0)).join(' / ');
+      const idle = m.nodes.some((n) => n.bytesPerLockIdle !== undefined) ? m.nodes.map((n) => fmt(n.bytesPerLockIdle, 0)).join(' / ') : '–';
       const answered = m.answeredMs ? Object.entries(m.answeredMs).map(([id, ms]) => `${id} ${fmt(ms, 0)}`).join(', ') : '–';
-      lines.push(`| ${m.target} | ${m.locks.toLocaleString('en-US')} | ${fmt(m.locksPerSec, 0)} | ${rss} | ${perLock} | ${fmt(m.stopMs, 0)} | ${answered} | ${fmt(m.serveMs, 0)} | ${m.verifiedAfterRestart} |`);
+      lines.push(`| ${m.target} | ${m.locks.toLocaleString('en-US')} | ${fmt(m.locksPerSec, 0)} | ${rss} | ${perLock} | ${idle} | ${fmt(m.stopMs, 0)} | ${answered} | ${fmt(m.serveMs, 0)} | ${m.verifiedAfterRestart} |`);
     }
     for (const m of r.memory) {
       if (m.retriedAcquires || m.leaderAfterLoad !== m.leaderBeforeLoad) lines.push(`- ${m.target}: the leader changed during the load (${m.leaderBeforeLoad} -> ${m.leaderAfterLoad}); ${m.retriedAcquires} acquires were refused and retried (first error: ${m.retryReason || 'none'}).`);
     }
-    lines.push('', 'Bytes per lock = (VmRSS after loading and applying on every node - VmRSS before) / locks. Restart = every node stopped with SIGTERM, then spawned again on its data dir; serving = a write acknowledged and a loaded lock read back with its owner, through any node (redis: its AOF reloaded; etcd and quorumlock: an elected leader). etcd holds fewer locks when its load generator (one Node etcd3 client, ~2,400 txn/s here) would take too long.', '');
+    lines.push('', 'Bytes per lock = (VmRSS after loading and applying on every node - VmRSS before) / locks (the target is judged on this figure); after 60 s idle = the same with the lowest VmRSS seen in the 60 s that follow, once the garbage collectors have returned what the load left. Restart = every node stopped with SIGTERM, then spawned again on its data dir; serving = a write acknowledged and a loaded lock read back with its owner, through any node (redis: its AOF reloaded; etcd and quorumlock: an elected leader). etcd holds fewer locks when its load generator (one Node etcd3 client, ~2,400 txn/s here) would take too long.', '');
   }
   // The issue's targets for quorumlock, each met or not (only those this run measured).
   const checks: Array<[string, boolean | undefined, string]> = [];

@@ -37,7 +37,7 @@ start_server() {
   if [[ "$target" == redis ]]; then
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --databases 16 >"$work/server-$port.log" 2>&1 &
   else
-    node "$root/bin/quorumlock" serve --port "$port" --data-dir "$work/data-$port" --raft-port "$(free_port)" >"$work/server-$port.log" 2>&1 &
+    "$root/bin/quorumlock" serve --port "$port" --data-dir "$work/data-$port" --raft-port "$(free_port)" >"$work/server-$port.log" 2>&1 &
   fi
   server_pid=$!
   for _ in $(seq 1 150); do

@@ -45,9 +45,10 @@ export function runDevCluster(options: DevClusterOptions): void {
   const children: ChildProcess[] = [];
   ids.forEach((id, i) => {
     const port = options.port + i;
+    // Through the launcher, as an operator would run each node (it sets glibc's malloc options).
     const child = spawn(
-      process.execPath,
-      [bin, 'serve', '--node-id', id, '--port', String(port), '--raft-port', String(port + 10000), '--peers', peers,
+      bin,
+      ['serve', '--node-id', id, '--port', String(port), '--raft-port', String(port + 10000), '--peers', peers,
         '--data-dir', path.join(options.dataDir, id), ...options.extraArgs],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );

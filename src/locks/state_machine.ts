@@ -53,6 +53,8 @@ export class StateMachine {
   private state: Keyspace;
   private readonly env: KeyspaceEnv;
   private readonly databases: number;
+  /** Bytes per key of the last snapshot: sizes the next one's buffer. */
+  private snapshotBytesPerKey = 48;
 
   constructor(options: StateMachineOptions) {
     this.databases = options.databases ?? 16;
@@ -174,7 +176,9 @@ export class StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encodeSnapshot(this.state);
+    const { data, bytesPerKey } = encodeSnapshot(this.state, this.snapshotBytesPerKey);
+    this.snapshotBytesPerKey = bytesPerKey;
+    return data;
   }
 
   restore(data: Uint8Array): void {

@@ -89,15 +89,14 @@ export interface ClusterNode extends Target {
  * proxying to the leader) and waits until every node answers and one of them is the leader.
  */
 export async function startCluster(t: Teardown, n: number): Promise<ClusterNode[]> {
-  const { binPath, tempDir } = await import('../helpers/servers');
+  const { spawnQuorumlock, tempDir } = await import('../helpers/servers');
   const specs = [];
   for (let i = 1; i <= n; i++) specs.push({ nodeId: `n${i}`, port: await freePort(), raftPort: await freePort(), dataDir: tempDir('quorumlock-compat-') });
   const peers = specs.map((s) => `${s.nodeId}=127.0.0.1:${s.raftPort}`).join(',');
   const nodes: ClusterNode[] = [];
   for (const spec of specs) {
-    const child = spawn(
-      process.execPath,
-      [binPath, 'serve', '--port', String(spec.port), '--data-dir', spec.dataDir, '--node-id', spec.nodeId, '--raft-port', String(spec.raftPort), '--peers', peers, '--tick-ms', '20'],
+    const child = spawnQuorumlock(
+      ['serve', '--port', String(spec.port), '--data-dir', spec.dataDir, '--node-id', spec.nodeId, '--raft-port', String(spec.raftPort), '--peers', peers, '--tick-ms', '20'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let output = '';

@@ -6,12 +6,12 @@
 // removes the data dirs; when the test failed it prints the tail of each node's log.
 
 import { setTimeout as delay } from 'node:timers/promises';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import RedisParser from 'redis-parser';
-import { binPath, tempDir, waitFor } from './servers';
+import { spawnQuorumlock, tempDir, waitFor } from './servers';
 import { TcpProxy, type ProxyMode } from './tcp_proxy';
 
 interface TestLike {
@@ -228,7 +228,7 @@ export class Cluster {
   private async launch(id: string): Promise<void> {
     const node = this.node(id);
     if (this.tornDown) throw new Error('cluster is torn down');
-    const child = spawn(process.execPath, [...(this.options.execArgv ?? []), binPath, ...node.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnQuorumlock(node.args, { nodeFlags: this.options.execArgv, stdio: ['ignore', 'pipe', 'pipe'] });
     node.child = child;
     node.stopping = false;
     const append = (d: Buffer): void => {

@@ -2,7 +2,7 @@
 // (for kill -9, SIGTERM and redis-cli tests). Every server gets a fresh temp data dir and free
 // ports, and every start registers its own teardown with the test, so nothing is left running.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -15,6 +15,16 @@ export { freePort, ping, tempDir, waitFor };
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const binPath = path.join(repoRoot, 'bin', 'quorumlock');
+
+/**
+ * Spawns `bin/quorumlock <args>` the way an operator runs it (the launcher sets glibc's malloc
+ * options, then execs node, so the child's pid is the server's), with this process's node binary
+ * and `nodeFlags` (e.g. `--cpu-prof`) for it.
+ */
+export function spawnQuorumlock(args: string[], options: { nodeFlags?: string[]; stdio: SpawnOptions['stdio'] }): ChildProcess {
+  const env = { ...process.env, QUORUMLOCK_NODE: process.execPath, QUORUMLOCK_NODE_FLAGS: (options.nodeFlags ?? []).join(' ') };
+  return spawn(binPath, args, { env, stdio: options.stdio });
+}
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -49,9 +59,8 @@ export async function startServerProcess(
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? tempDir();
   const raftPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [binPath, 'serve', '--port', String(port), '--data-dir', dataDir, '--raft-port', String(raftPort), '--tick-ms', '20', ...(options.args ?? [])],
+  const child = spawnQuorumlock(
+    ['serve', '--port', String(port), '--data-dir', dataDir, '--raft-port', String(raftPort), '--tick-ms', '20', ...(options.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

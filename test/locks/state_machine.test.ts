@@ -202,8 +202,11 @@ t.test('a snapshot of many strings spans several string chunks, with a value lar
   for (let i = 0; i < 30_000; i++) h.run('SET', `lock:${i}`, `owner-${i}-${'x'.repeat(i % 50)}`, 'PX', 60_000 + i);
   h.run('SET', 'big', '\xff'.repeat(1_500_000)); // 3 MB of UTF-8: larger than a chunk and than its buffer
   h.run('ZADD', 'z', 1, 'a');
+  // More than one msgpack chunk of other types, written while a string chunk is open.
+  for (let i = 0; i < 9_000; i++) h.run('SADD', `set:${i}`, 'm');
   h.run('SET', 'after', '\x00');
   const data = h.sm.snapshot();
+  t.strictSame(Buffer.from(h.sm.snapshot()), Buffer.from(data), 'the next snapshot (its buffer sized from this one) has the same bytes');
   const other = new Harness();
   other.sm.restore(data);
   t.equal(other.sm.digest(), h.sm.digest(), 'same keyspace');
