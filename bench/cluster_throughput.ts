@@ -7,11 +7,10 @@
 // Run: npx tsc -p . && node dist/bench/cluster_throughput.js [clients=50] [seconds=5]
 
 import * as os from 'node:os';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import Redis from 'ioredis';
 import { Cluster, clusterPort, command } from '../test/helpers/cluster';
-import { binPath, tempDir, waitFor } from '../test/helpers/servers';
+import { spawnQuorumlock, tempDir, waitFor } from '../test/helpers/servers';
 
 const teardowns: Array<() => unknown> = [];
 const harness = { teardown: (fn: () => unknown) => teardowns.push(fn), passing: () => true, comment: (...a: unknown[]) => console.log(...a) };
@@ -47,7 +46,7 @@ async function lockCycles(port: number, clients: number, seconds: number): Promi
 async function singleNode(): Promise<number> {
   const port = await clusterPort();
   const dataDir = tempDir();
-  const child = spawn(process.execPath, [binPath, 'serve', '--port', String(port), '--raft-port', String(await clusterPort()), '--data-dir', dataDir, '--tick-ms', '20'], { stdio: 'ignore' });
+  const child = spawnQuorumlock(['serve', '--port', String(port), '--raft-port', String(await clusterPort()), '--data-dir', dataDir, '--tick-ms', '20'], { stdio: 'ignore' });
   teardowns.push(() => {
     child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -94,7 +94,10 @@ function analyse(file: string, perLock: number): string {
 async function main(): Promise<void> {
   const dir = trackDir(tempDir('quorumlock-heap-'));
   const port = await freePort();
-  const node = spawnTracked(process.execPath, ['--heapsnapshot-signal=SIGUSR2', binPath, 'serve', '--port', String(port), '--raft-port', String(await freePort()), '--data-dir', path.join(dir, 'data')], { cwd: dir });
+  const node = spawnTracked(binPath, ['serve', '--port', String(port), '--raft-port', String(await freePort()), '--data-dir', path.join(dir, 'data')], {
+    cwd: dir,
+    env: { ...process.env, QUORUMLOCK_NODE: process.execPath, QUORUMLOCK_NODE_FLAGS: '--heapsnapshot-signal=SIGUSR2' },
+  });
   try {
     await waitFor('the node to serve', async () => {
       if (node.child.exitCode !== null) throw new Error(node.log());
