@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { binPath, freePort, tempDir, waitFor, ping } from '../test/helpers/servers';
+import { binPath, freePort, launcherEnv, tempDir, waitFor, ping } from '../test/helpers/servers';
 import { rssBytes } from './targets/target';
 import { spawnTracked, trackDir } from './targets/processes';
 import { lockKey, lockOwner } from './workloads/memory';
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const node = spawnTracked(binPath, ['serve', '--port', String(port), '--raft-port', String(await freePort()), '--data-dir', path.join(dir, 'data')], {
     cwd: dir,
-    env: { ...process.env, QUORUMLOCK_NODE: process.execPath, QUORUMLOCK_NODE_FLAGS: '--heapsnapshot-signal=SIGUSR2' },
+    env: launcherEnv(['--heapsnapshot-signal=SIGUSR2']),
   });
   try {
     await waitFor('the node to serve', async () => {

@@ -22,8 +22,12 @@ export const binPath = path.join(repoRoot, 'bin', 'quorumlock');
  * and `nodeFlags` (e.g. `--cpu-prof`) for it.
  */
 export function spawnQuorumlock(args: string[], options: { nodeFlags?: string[]; stdio: SpawnOptions['stdio'] }): ChildProcess {
-  const env = { ...process.env, QUORUMLOCK_NODE: process.execPath, QUORUMLOCK_NODE_FLAGS: (options.nodeFlags ?? []).join(' ') };
-  return spawn(binPath, args, { env, stdio: options.stdio });
+  return spawn(binPath, args, { env: launcherEnv(options.nodeFlags), stdio: options.stdio });
+}
+
+/** The environment for running `bin/quorumlock` with this process's node binary and `nodeFlags` for it. */
+export function launcherEnv(nodeFlags: readonly string[] = []): NodeJS.ProcessEnv {
+  return { ...process.env, QUORUMLOCK_NODE: process.execPath, QUORUMLOCK_NODE_FLAGS: nodeFlags.join(' ') };
 }
 
 interface Teardown {
