@@ -100,6 +100,15 @@ export interface RaftConfig {
   readonly maxEntriesBytesPerMsg: number;
   readonly maxUncommittedBytes: number;
   readonly snapshotChunkBytes: number;
+  /**
+   * false (etcd's behaviour): a leader tells followers of a new commit index at once, with an
+   * append of no entries if none is going out. true: such commit-only appends wait; the commit
+   * index rides on the next append, a heartbeat, or broadcastCommit(), which the driver calls a
+   * little later (a membership change's commit, and the first of a term, still go out at once).
+   * Under steady load the next append follows within a client round trip, so this saves a message
+   * and a follower wake-up per write; the cost is that an idle follower applies a little later.
+   */
+  readonly deferCommitBroadcast?: boolean;
   readonly logger?: RaftLogger;
   readonly bugs?: RaftBugs;
 }
@@ -1074,18 +1083,59 @@ export class RaftNode {
     else this.send({ type: 'readIndexResp', to: request.from, index, context: request.context });
   }
 
-  /** Sends appends to every follower with something new (entries or commit); batched per Ready. */
+  /**
+   * Sends appends to every follower with something new (entries, or the commit index unless
+   * deferCommitBroadcast holds it back); batched per Ready.
+   */
   private flush(): void {
     if (!this.needBroadcast) return;
     this.needBroadcast = false;
     if (this.role !== 'leader') return;
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      this.sendAppend(id, pr.sentCommit < this.log.committed);
+      this.sendAppend(id, pr.sentCommit < this.log.committed && (!this.cfg.deferCommitBroadcast || this.commitIsUrgent(pr)));
       while (this.sendAppend(id, false)) {
         // keep filling the window
       }
     }
+  }
+
+  /**
+   * Whether the commit not yet sent to `pr` covers the last membership change (or our term's
+   * no-op): that goes out at once even when commit broadcasts are deferred, because a removed
+   * node learns of its removal only from it, and the leader stops sending to it once it applies it.
+   */
+  private commitIsUrgent(pr: Progress): boolean {
+    return pr.sentCommit < this.pendingConfIndex && this.pendingConfIndex <= this.log.committed;
+  }
+
+  /**
+   * Leader, deferCommitBroadcast: whether a follower we are sending to has not been told the
+   * commit index yet. The driver then calls broadcastCommit() after a short delay.
+   */
+  commitBroadcastPending(): boolean {
+    if (this.role !== 'leader') return false;
+    for (const [id, pr] of this.progress) {
+      if (id !== this.id && pr.sentCommit < this.log.committed && !pr.isPaused()) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Leader: sends the commit index, with an append (of entries, if any are due), to every follower
+   * not yet told of commits up to `upTo` (default: all of them). Messages come out in the next Ready.
+   */
+  broadcastCommit(upTo: number = this.log.committed): void {
+    if (this.role !== 'leader') return;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id || pr.sentCommit >= Math.min(upTo, this.log.committed)) continue;
+      this.sendAppend(id, true);
+    }
+  }
+
+  /** The commit index (leader or follower). */
+  committedIndex(): number {
+    return this.log.committed;
   }
 
   /** Sends one append (or a snapshot chunk) to `to`; returns whether anything was sent. */

@@ -51,6 +51,12 @@ export interface ServerConfig {
   heartbeatTicks: number;
   /** Take a state-machine snapshot and compact the log after this many applied entries (up to 25% more, by node: raft_driver.ts). */
   snapshotEntries: number;
+  /**
+   * How long the leader holds back telling followers of a new commit index when no append is
+   * going out to carry it (0: at once, as etcd does). Followers apply committed writes at most this
+   * much later when the cluster goes idle; under load the next write's append carries it sooner.
+   */
+  commitBroadcastDelayMs: number;
   /** The leader's expiry sweep period and the most keys one expire entry carries. */
   expirySweepMs: number;
   expiryKeysPerEntry: number;
@@ -90,6 +96,7 @@ export function defaultConfig(): ServerConfig {
     electionTicks: 10,
     heartbeatTicks: 1,
     snapshotEntries: 100000,
+    commitBroadcastDelayMs: 2,
     expirySweepMs: 100,
     expiryKeysPerEntry: 1000,
     logLevel: 'info',

@@ -103,6 +103,7 @@ export class RaftDriver implements ReplicatedNode {
 
   private tickTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private commitBroadcastTimer: NodeJS.Timeout | null = null;
   private processScheduled = false;
   /** Readys taken and not yet advanced, oldest first; `persisted` once their write is done. */
   private readonly pipeline: Array<{ readonly ready: Ready; persisted: boolean }> = [];
@@ -172,6 +173,7 @@ export class RaftDriver implements ReplicatedNode {
         maxEntriesBytesPerMsg: 1024 * 1024,
         maxUncommittedBytes: 64 * 1024 * 1024,
         snapshotChunkBytes: 1024 * 1024,
+        deferCommitBroadcast: config.commitBroadcastDelayMs > 0,
       },
       {
         hardState: loaded.hardState,
@@ -512,6 +514,24 @@ export class RaftDriver implements ReplicatedNode {
       );
       this.lastWrite = write;
     }
+    if (this.commitBroadcastTimer === null && this.config.commitBroadcastDelayMs > 0 && this.node.commitBroadcastPending()) {
+      this.armCommitBroadcast();
+    }
+  }
+
+  /**
+   * Leader: a commit index not yet sent to a follower goes out after --commit-broadcast-delay-ms,
+   * unless an append (the next write's) has carried it by then. Under load it always has; when
+   * the cluster goes idle, this bounds how long a follower applies behind the leader.
+   */
+  private armCommitBroadcast(): void {
+    const upTo = this.node.committedIndex();
+    this.commitBroadcastTimer = setTimeout(() => {
+      this.commitBroadcastTimer = null;
+      if (this.stopped) return;
+      this.node.broadcastCommit(upTo);
+      this.scheduleProcess();
+    }, this.config.commitBroadcastDelayMs);
   }
 
   /** Advances the Readys whose writes are done, oldest first (writes complete in order). */
@@ -856,6 +876,7 @@ export class RaftDriver implements ReplicatedNode {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.commitBroadcastTimer) clearTimeout(this.commitBroadcastTimer);
     await this.lastWrite;
     await this.snapshotSaving;
     for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);

@@ -103,3 +103,48 @@ t.test('3 nodes: a new leader is elected by timeout when the leader is isolated'
   c.tick('a', 20);
   t.equal(c.raft('a').status().role, 'follower', 'check-quorum made the isolated leader step down within 2 election timeouts');
 });
+
+t.test('deferCommitBroadcast: a new commit index rides on the next append, or on broadcastCommit(); a membership change goes out at once', async (t) => {
+  const appliedEverywhere = (c: Cluster, value: string): string[] => ['a', 'b', 'c'].filter((id) => c.get(id).applied.includes(value));
+  const commitOnlyAppends = (c: Cluster, from: number): number => c.sent.slice(from).filter((m) => m.type === 'app' && m.entries.length === 0).length;
+
+  // etcd's way, the default: followers hear of the commit at once, with an append of no entries.
+  const eager = new Cluster(['a', 'b', 'c']);
+  eager.raft('a').campaign();
+  eager.stabilize();
+  let mark = eager.sent.length;
+  eager.raft('a').propose(enc('x'));
+  eager.stabilize();
+  t.same(appliedEverywhere(eager, 'x'), ['a', 'b', 'c'], 'eager: every node applied x');
+  t.equal(commitOnlyAppends(eager, mark), 2, 'eager: one commit-only append per follower');
+
+  const c = new Cluster(['a', 'b', 'c'], { deferCommitBroadcast: true });
+  const a = c.raft('a');
+  a.campaign();
+  c.stabilize();
+  t.equal(c.raft('b').status().commit, a.status().commit, "the term's no-op commit went out at once");
+  mark = c.sent.length;
+  a.propose(enc('x'));
+  c.stabilize();
+  t.same(appliedEverywhere(c, 'x'), ['a'], 'deferred: only the leader applied x');
+  t.equal(commitOnlyAppends(c, mark), 0, 'deferred: no commit-only append');
+  t.ok(a.commitBroadcastPending(), 'the leader knows followers are behind');
+  a.propose(enc('y'));
+  c.stabilize();
+  t.same(appliedEverywhere(c, 'x'), ['a', 'b', 'c'], "y's append carried x's commit");
+  t.same(appliedEverywhere(c, 'y'), ['a']);
+  const committedY = a.status().commit;
+  a.broadcastCommit(committedY - 1);
+  c.stabilize();
+  t.same(appliedEverywhere(c, 'y'), ['a'], 'broadcastCommit(upTo) skips followers already told of commits up to upTo');
+  a.broadcastCommit(committedY);
+  c.stabilize();
+  t.same(appliedEverywhere(c, 'y'), ['a', 'b', 'c'], 'broadcastCommit() told them');
+  t.notOk(a.commitBroadcastPending());
+
+  // A removed node learns of its removal only from the commit: that one is not held back.
+  t.ok(a.proposeConfChange({ type: 'removeNode', nodeId: 'c' }).ok);
+  c.stabilize();
+  t.same([...c.raft('c').status().conf.voters].sort(), ['a', 'b'], 'the removed node applied its removal');
+  t.same([...c.raft('b').status().conf.voters].sort(), ['a', 'b']);
+});

@@ -217,6 +217,9 @@ export class Simulation {
       maxEntriesBytesPerMsg: rng.pick([16, 64, 1024]),
       maxUncommittedBytes: rng.pick([24, 200, 1 << 20]),
       snapshotChunkBytes: rng.pick([16, 64, 512, 1 << 16]),
+      // Odd seeds run the server's default (commit-only appends held back, see broadcastCommit in
+      // step()), even seeds etcd's eager broadcast. From the seed, not the PRNG: schedules stay as they were.
+      deferCommitBroadcast: options.seed % 2 === 1,
       bugs: options.bugs,
     };
     const founders: NodeId[] = [];
@@ -264,6 +267,10 @@ export class Simulation {
         // As the server's driver: a follower needs a snapshot the core no longer holds.
         if (n.raft!.needsSnapshot()) this.takeSnapshot(n);
       }
+    }
+    // As the server's driver's commit-broadcast timer: a held-back commit index goes out a little later.
+    if (this.raftTemplate.deferCommitBroadcast && this.now % 2 === 1) {
+      for (const n of this.nodes.values()) if (this.isRunning(n) && n.raft!.commitBroadcastPending()) n.raft!.broadcastCommit();
     }
     this.deliver();
     if (rng.chance(this.faults.proposeRate)) this.clientPropose();
