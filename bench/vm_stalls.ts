@@ -13,11 +13,9 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { flag } from './flags';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const numberFlag = (name: string, fallback: number): number => Number(flag(name, String(fallback)));
 
 type Report = { role: string; gaps: number[]; writes?: number };
 
@@ -64,9 +62,9 @@ function describe(r: Report): string {
 }
 
 async function main(): Promise<void> {
-  const burners = flag('burners', 2);
-  const rate = flag('rate', 1000);
-  const seconds = flag('seconds', 6);
+  const burners = numberFlag('burners', 2);
+  const rate = numberFlag('rate', 1000);
+  const seconds = numberFlag('seconds', 6);
   const child = (args: string[]): Promise<Report> =>
     new Promise((resolve, reject) => {
       const proc = fork(__filename, args);
@@ -80,9 +78,9 @@ async function main(): Promise<void> {
   for (const r of await Promise.all(runs)) console.log(`  ${describe(r)}`);
 }
 
-const role = process.argv.includes('--child') ? process.argv[process.argv.indexOf('--child') + 1] : '';
-if (role === 'burn') process.send!(burn(flag('seconds', 6)), () => process.exit(0));
-else if (role === 'write') process.send!(write(flag('seconds', 6), flag('rate', 1000)), () => process.exit(0));
+const role = flag('child', '');
+if (role === 'burn') process.send!(burn(numberFlag('seconds', 6)), () => process.exit(0));
+else if (role === 'write') process.send!(write(numberFlag('seconds', 6), numberFlag('rate', 1000)), () => process.exit(0));
 else main().catch((error) => {
   console.error(error);
   process.exitCode = 1;

@@ -11,6 +11,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { flag } from './flags';
 
 interface ChildArgs {
   readonly dir: string;
@@ -22,11 +23,6 @@ interface ChildArgs {
 type FromChild = { ready: true } | { micros: number[] };
 
 const warmupSaves = 50;
-
-function flag(name: string, fallback: string | undefined): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 async function child(args: ChildArgs): Promise<void> {
   const { RaftStorage } = require(args.storage) as typeof import('../src/raft/storage/raft_storage');
@@ -65,8 +61,8 @@ async function main(): Promise<void> {
   const saves = Number(flag('saves', '2000'));
   const processes = Number(flag('processes', '3'));
   const segmentBytes = flag('segment-bytes', undefined);
-  const storage = path.resolve(flag('storage', path.join(__dirname, '../src/raft/storage/raft_storage.js'))!);
-  const root = fs.mkdtempSync(path.join(flag('dir', os.tmpdir())!, 'quorumlock-wal-fsync-'));
+  const storage = path.resolve(flag('storage', path.join(__dirname, '../src/raft/storage/raft_storage.js')));
+  const root = fs.mkdtempSync(path.join(flag('dir', os.tmpdir()), 'quorumlock-wal-fsync-'));
   const children = [];
   try {
     for (let i = 0; i < processes; i++) {

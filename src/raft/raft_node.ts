@@ -1111,10 +1111,11 @@ export class RaftNode {
 
   /**
    * Leader, deferCommitBroadcast: whether a follower we are sending to has not been told the
-   * commit index yet. The driver then calls broadcastCommit() after a short delay.
+   * commit index yet. The driver then calls broadcastCommit() after a short delay. Always false
+   * without deferCommitBroadcast: flush() has sent the commit index already.
    */
   commitBroadcastPending(): boolean {
-    if (this.role !== 'leader') return false;
+    if (this.role !== 'leader' || !this.cfg.deferCommitBroadcast) return false;
     for (const [id, pr] of this.progress) {
       if (id !== this.id && pr.sentCommit < this.log.committed && !pr.isPaused()) return true;
     }

@@ -514,7 +514,7 @@ export class RaftDriver implements ReplicatedNode {
       );
       this.lastWrite = write;
     }
-    if (this.commitBroadcastTimer === null && this.config.commitBroadcastDelayMs > 0 && this.node.commitBroadcastPending()) {
+    if (this.commitBroadcastTimer === null && this.node.commitBroadcastPending()) {
       this.armCommitBroadcast();
     }
   }

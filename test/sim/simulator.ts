@@ -269,7 +269,7 @@ export class Simulation {
       }
     }
     // As the server's driver's commit-broadcast timer: a held-back commit index goes out a little later.
-    if (this.raftTemplate.deferCommitBroadcast && this.now % 2 === 1) {
+    if (this.now % 2 === 1) {
       for (const n of this.nodes.values()) if (this.isRunning(n) && n.raft!.commitBroadcastPending()) n.raft!.broadcastCommit();
     }
     this.deliver();
