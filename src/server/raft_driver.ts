@@ -58,6 +58,9 @@ export const Outcome = {
     'UNCERTAIN leadership was lost after the write was proposed; it may or may not have been applied: read the key to find out before retrying',
   ),
   shuttingDown: new ErrorReply('CLUSTERDOWN the node is shutting down; the command was not executed'),
+  stoppedAfterProposal: new ErrorReply(
+    'UNCERTAIN the node shut down after the write was proposed; the other nodes may still apply it: read the key to find out before retrying',
+  ),
   tooManyPending: new ErrorReply('TRYAGAIN too many writes are waiting for the Raft log; retry shortly'),
   readUnconfirmed: new ErrorReply(
     'TRYAGAIN the leader did not confirm the read in time (leadership changed or the request was lost); nothing was read, retry it',
@@ -865,8 +868,8 @@ export class RaftDriver implements ReplicatedNode {
 
   /**
    * Clean stop: refuse new commands, keep the loop running until every write already proposed has
-   * been answered (or a deadline passes), then stop ticking, let the last disk write finish and
-   * close the storage.
+   * been answered (or a deadline passes; those still waiting then are answered UNCERTAIN), then
+   * stop ticking, let the last disk write finish and close the storage.
    */
   async stop(): Promise<void> {
     if (this.draining) return;
@@ -879,8 +882,9 @@ export class RaftDriver implements ReplicatedNode {
     if (this.commitBroadcastTimer) clearTimeout(this.commitBroadcastTimer);
     await this.lastWrite;
     await this.snapshotSaving;
-    for (const waiter of this.waiters.values()) waiter.resolve(Outcome.shuttingDown);
-    this.waiters.clear();
+    // These writes were proposed: the other nodes may still commit them after we are gone. Saying
+    // "not executed" here would make clients (ioredis retries CLUSTERDOWN by itself) run them twice.
+    this.resolveWaitersUpTo(Number.MAX_SAFE_INTEGER, Outcome.stoppedAfterProposal);
     this.failReadBatches(0, Outcome.shuttingDown);
     for (const read of this.nextReadBatch) read.resolve(Outcome.shuttingDown);
     this.nextReadBatch = [];

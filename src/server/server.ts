@@ -204,6 +204,9 @@ export class Server implements ServerApi, ClientHost {
       const listenerClosed = new Promise<void>((resolve) => (this.listener ? this.listener.close(() => resolve()) : resolve()));
       await this.driver.stop();
       for (const client of [...this.clientsById.values()]) client.closeAfterReplies();
+      // Their last replies are flushed in a microtask: a reply lost here would look to the client
+      // like a dropped connection, and ioredis would resend a write that already ran.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       for (const client of [...this.clientsById.values()]) client.destroy();
       await listenerClosed;
       this.logger.info('stopped');
