@@ -52,15 +52,25 @@ export class Database {
   readonly heap = new ExpiryHeap();
   /** Set while a snapshot is restored: deadlines are appended unordered and heapified once at the end. */
   bulkLoading = false;
+  /**
+   * Set while a snapshot is being encoded a slice at a time (snapshot.ts, SnapshotEncoder): called
+   * with a slot before any access to it, so the encoder can copy the slot as it was when the
+   * snapshot began before a write changes it. Entries are only reached through get/add/remove, so
+   * no value can change in place without passing here first.
+   */
+  beforeSlotAccess: ((slot: number) => void) | null = null;
 
   get(key: string): Entry | undefined {
-    return this.slots?.[keySlot(key)]?.get(key);
+    const slot = keySlot(key);
+    if (this.beforeSlotAccess !== null) this.beforeSlotAccess(slot);
+    return this.slots?.[slot]?.get(key);
   }
 
   /** Adds a key that is absent. */
   add(key: string, entry: Entry): void {
     if (this.slots === null) this.slots = new Array(SLOT_COUNT);
     const slot = keySlot(key);
+    if (this.beforeSlotAccess !== null) this.beforeSlotAccess(slot);
     let map = this.slots[slot];
     if (map === undefined) map = this.slots[slot] = new Map();
     const sizeBefore = map.size;
@@ -71,7 +81,9 @@ export class Database {
   }
 
   remove(key: string): boolean {
-    const map = this.slots?.[keySlot(key)];
+    const slot = keySlot(key);
+    if (this.beforeSlotAccess !== null) this.beforeSlotAccess(slot);
+    const map = this.slots?.[slot];
     const entry = map?.get(key);
     if (entry === undefined) return false;
     map!.delete(key);
@@ -83,6 +95,7 @@ export class Database {
   /** Sets (or with 0 clears) the deadline of a present entry. */
   setDeadline(key: string, entry: Entry, deadlineMs: number): void {
     if (deadlineMs === entry.deadlineMs) return;
+    if (this.beforeSlotAccess !== null) this.beforeSlotAccess(keySlot(key));
     if (entry.deadlineMs !== 0) this.countVolatile(key, entry, -1);
     entry.deadlineMs = deadlineMs;
     if (deadlineMs !== 0) this.countVolatile(key, entry, +1);
@@ -142,6 +155,7 @@ export class Database {
   }
 
   clear(): void {
+    if (this.beforeSlotAccess !== null) for (let slot = 0; slot < SLOT_COUNT; slot++) this.beforeSlotAccess(slot);
     this.slots = null;
     this.size = 0;
     this.volatileCount = 0;

@@ -10,13 +10,14 @@
 //     u8 db, then per key: u32 key bytes, key (UTF-8), u32 value bytes, value, f64 token, f64 deadline.
 //   Strings (every lock) are nearly all of a lock server's keyspace, and this form takes a third of
 //   msgpackr's time to write and to read (1M locks: bench/locks_memory.ts): a snapshot runs on the
-//   event loop, so its time is a pause of every client and of the node's Raft heartbeats.
+//   event loop (in slices, SnapshotEncoder below), so its time is CPU taken from clients.
 //   UTF-8 as msgpack's own strings: binary strings round-trip as they do through the log.
 
 import { createHash } from 'node:crypto';
 import { Packr, unpackMultiple } from 'msgpackr';
 import { assert } from './assert';
 import { Entry, Keyspace, ScriptCache, type KeyspaceEnv, type Value } from './keyspace';
+import { SLOT_COUNT } from './key_slot';
 import { SetValue, ZSetValue } from './zset';
 
 const FORMAT = 'quorumlock-keyspace';
@@ -80,60 +81,149 @@ function decodeValue(type: number, raw: unknown): Value {
 }
 
 /**
- * Encodes the keyspace into one buffer, sized from `bytesPerKeyHint` (the last snapshot's, which
- * it returns for the next) so that the usual case allocates once: the buffer is external memory
- * that lives until a major GC, and a copy per chunk plus a concatenation made every snapshot of
- * 1M locks leave ~90 MiB of it behind (bench/workloads/memory.ts); now it is one buffer.
+ * Encodes the keyspace as it was when the encoder was made, a slice at a time, while the caller
+ * goes on applying entries in between (a snapshot of a million locks takes ~0.5 s: encoded in one
+ * go it paused every client and the node's Raft heartbeats for that long, and a leader paused past
+ * an election timeout was replaced). Consistency is copy-on-access per hash slot: each database
+ * calls capture() with a slot before any get/add/remove in it (Database.beforeSlotAccess), so a
+ * slot is copied into the snapshot before the first write after the snapshot began can change it.
+ * The header (clock, applied index, scripts, members, key count) is taken at once.
+ *
+ * The output is one buffer, sized from `bytesPerKeyHint` (the last snapshot's, which finish()
+ * returns for the next) so that the usual case allocates once: the buffer is external memory that
+ * lives until a major GC, and a copy per chunk plus a concatenation made every snapshot of 1M
+ * locks leave ~90 MiB of it behind (bench/workloads/memory.ts).
  */
-export function encodeSnapshot(state: Keyspace, bytesPerKeyHint = 48): { data: Uint8Array; bytesPerKey: number } {
-  let keys = 0;
-  for (const db of state.dbs) keys += db.size;
-  const header: Header = {
-    format: FORMAT,
-    version: VERSION,
-    databases: state.dbs.length,
-    appliedIndex: state.appliedIndex,
-    clockMs: state.clockMs,
-    offsetMs: state.offsetMs,
-    members: [...state.memberIncarnations],
-    keys,
-    scripts: [...state.scripts.entries()].map(([sha, record]) => [sha, record.body, record.fromEval]),
-  };
-  const out = new SnapshotWriter(Math.ceil(keys * bytesPerKeyHint * 1.125) + 64 * 1024);
-  out.bytes(packr.pack(header));
-  for (let d = 0; d < state.dbs.length; d++) {
-    let chunk: unknown[] = [d];
-    let inChunk = 0;
-    for (const [key, entry] of state.dbs[d].entries()) {
+export class SnapshotEncoder {
+  readonly appliedIndex: number;
+  private readonly out: SnapshotBuffer;
+  private readonly keys: number;
+  /** Per database: 1 for each slot already in the snapshot. */
+  private readonly captured: Uint8Array[] = [];
+  /** Per database: the open chunk of keys of other types than string, and how many keys it holds. */
+  private readonly others: unknown[][] = [];
+  private readonly othersKeys: number[] = [];
+  private readonly hooks: Array<(slot: number) => void> = [];
+  private db = 0;
+  private slot = 0;
+  private detached = false;
+  private finished = false;
+
+  constructor(
+    private readonly state: Keyspace,
+    private readonly bytesPerKeyHint = 48,
+  ) {
+    let keys = 0;
+    for (const db of state.dbs) keys += db.size;
+    this.keys = keys;
+    this.appliedIndex = state.appliedIndex;
+    const header: Header = {
+      format: FORMAT,
+      version: VERSION,
+      databases: state.dbs.length,
+      appliedIndex: state.appliedIndex,
+      clockMs: state.clockMs,
+      offsetMs: state.offsetMs,
+      members: [...state.memberIncarnations],
+      keys,
+      scripts: [...state.scripts.entries()].map(([sha, record]) => [sha, record.body, record.fromEval]),
+    };
+    this.out = new SnapshotBuffer(Math.ceil(keys * bytesPerKeyHint * 1.125) + 64 * 1024);
+    this.out.bytes(packr.pack(header));
+    for (let d = 0; d < state.dbs.length; d++) {
+      this.captured.push(new Uint8Array(SLOT_COUNT));
+      this.others.push([d]);
+      this.othersKeys.push(0);
+      const hook = (slot: number): void => {
+        this.capture(d, slot);
+      };
+      this.hooks.push(hook);
+      assert(state.dbs[d].beforeSlotAccess === null, 'two snapshots encoding at once');
+      state.dbs[d].beforeSlotAccess = hook;
+    }
+  }
+
+  /** Encodes slots in order until about `maxKeys` more keys are in; true once every slot is. */
+  step(maxKeys: number): boolean {
+    assert(!this.detached, 'step() of a finished or abandoned snapshot');
+    let budget = maxKeys;
+    for (; this.db < this.state.dbs.length; this.db++, this.slot = 0) {
+      while (this.slot < SLOT_COUNT) {
+        budget -= this.capture(this.db, this.slot++);
+        if (budget <= 0) return this.db === this.state.dbs.length - 1 && this.slot === SLOT_COUNT;
+      }
+    }
+    return true;
+  }
+
+  /** Encodes what is left and returns the snapshot; the keyspace is no longer watched. */
+  finish(): { data: Uint8Array; bytesPerKey: number } {
+    this.step(Infinity);
+    this.detach();
+    this.finished = true;
+    for (let d = 0; d < this.others.length; d++) if (this.othersKeys[d] > 0) this.out.bytes(packr.pack(this.others[d]));
+    this.out.closeStrings();
+    const data = this.out.finish();
+    return { data, bytesPerKey: this.keys === 0 ? this.bytesPerKeyHint : data.length / this.keys };
+  }
+
+  /** Stops watching the keyspace: the snapshot will not be finished (or just was). */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    for (let d = 0; d < this.hooks.length; d++) {
+      if (this.state.dbs[d].beforeSlotAccess === this.hooks[d]) this.state.dbs[d].beforeSlotAccess = null;
+    }
+  }
+
+  /** Detached before it was finished: restore() replaced the state, or the caller gave up. */
+  get abandoned(): boolean {
+    return this.detached && !this.finished;
+  }
+
+  /** Copies one slot into the snapshot unless it is in already; returns the keys copied. */
+  private capture(d: number, slot: number): number {
+    const seen = this.captured[d];
+    if (seen[slot] === 1) return 0;
+    seen[slot] = 1;
+    const map = this.state.dbs[d].slotMap(slot);
+    if (map === undefined || map.size === 0) return 0;
+    for (const [key, entry] of map) {
       if (typeof entry.value === 'string') {
-        out.addString(d, key, entry.value, entry.token, entry.deadlineMs);
+        this.out.addString(d, key, entry.value, entry.token, entry.deadlineMs);
         continue;
       }
+      // pushValue copies the members: later writes to this value do not reach the snapshot.
+      const chunk = this.others[d];
       chunk.push(key);
       pushValue(chunk, entry.value);
       chunk.push(entry.token, entry.deadlineMs);
-      if (++inChunk === CHUNK_KEYS) {
-        out.bytes(packr.pack(chunk));
-        chunk = [d];
-        inChunk = 0;
+      if (++this.othersKeys[d] === CHUNK_KEYS) {
+        this.out.bytes(packr.pack(chunk));
+        this.others[d] = [d];
+        this.othersKeys[d] = 0;
       }
     }
-    out.closeStrings();
-    if (inChunk > 0) out.bytes(packr.pack(chunk));
+    return map.size;
   }
-  const data = out.finish();
-  return { data, bytesPerKey: keys === 0 ? bytesPerKeyHint : data.length / keys };
+}
+
+/** The whole keyspace at once (tests, tools, and a snapshot a follower is waiting for). */
+export function encodeSnapshot(state: Keyspace, bytesPerKeyHint = 48): { data: Uint8Array; bytesPerKey: number } {
+  return new SnapshotEncoder(state, bytesPerKeyHint).finish();
 }
 
 /**
  * The snapshot's output buffer. String-valued keys go into msgpack bin32 values of the hand-made
  * layout described above, written in place; other values are msgpack chunks copied in.
  */
-class SnapshotWriter {
+class SnapshotBuffer {
   private buf: Buffer;
   private at = 0;
   /** Offset of the open string chunk's bin32 marker, or -1. */
   private stringsAt = -1;
+  /** The database of the open string chunk (slots copied early can come from another one). */
+  private stringsDb = -1;
 
   constructor(capacity: number) {
     this.buf = Buffer.allocUnsafeSlow(capacity);
@@ -150,11 +240,13 @@ class SnapshotWriter {
   addString(db: number, key: string, value: string, token: number, deadlineMs: number): void {
     // Worst case: 3 UTF-8 bytes per UTF-16 unit, two lengths, two doubles, and a chunk header.
     const need = 3 * (key.length + value.length) + 32;
+    if (this.stringsAt !== -1 && this.stringsDb !== db) this.closeStrings();
     if (this.stringsAt !== -1 && this.at - this.stringsAt + need > STRING_CHUNK_BYTES && this.at - this.stringsAt > 6) this.closeStrings();
     this.reserve(need);
     const buf = this.buf;
     if (this.stringsAt === -1) {
       this.stringsAt = this.at;
+      this.stringsDb = db;
       buf[this.at] = 0xc6; // msgpack bin32; its length is filled in by closeStrings()
       buf[this.at + 5] = db;
       this.at += 6;

@@ -22,7 +22,7 @@ import type { DataHandler } from './commands/define';
 import { findCommand, runHandler } from './commands/run';
 import { DEFAULT_LIMITS, Keyspace, ScriptCache, type KeyspaceEnv, type StateMachineLimits } from './keyspace';
 import type { ScriptEngine } from './scripting/types';
-import { decodeSnapshot, digestKeyspace, encodeSnapshot } from './snapshot';
+import { decodeSnapshot, digestKeyspace, SnapshotEncoder } from './snapshot';
 import type { ExecContext, LogCommand, StateMachineEvents } from './types';
 
 export { dataCommands };
@@ -46,6 +46,19 @@ export interface StateMachineStats {
   clockMs: number;
 }
 
+/** A snapshot being encoded while entries go on being applied (StateMachine.beginSnapshot). */
+export interface SnapshotInProgress {
+  /** The applied index the snapshot is of. */
+  readonly index: number;
+  /** Encodes about `maxKeys` more keys; true once all are in (then call finish()). */
+  step(maxKeys: number): boolean;
+  /** Encodes the rest and returns the snapshot. */
+  finish(): Uint8Array;
+  /** True once restore() replaced the state (or abandon() was called): the snapshot is void. */
+  abandoned(): boolean;
+  abandon(): void;
+}
+
 /** A `leader` entry may pause time by at most this much (a corrupt entry must not freeze TTLs for years). */
 const LEADER_EXTEND_MS_MAX = 10 * 60 * 1000;
 
@@ -55,6 +68,8 @@ export class StateMachine {
   private readonly databases: number;
   /** Bytes per key of the last snapshot: sizes the next one's buffer. */
   private snapshotBytesPerKey = 48;
+  /** The snapshot being encoded a slice at a time, if any (beginSnapshot). */
+  private encoding: SnapshotEncoder | null = null;
 
   constructor(options: StateMachineOptions) {
     this.databases = options.databases ?? 16;
@@ -175,15 +190,42 @@ export class StateMachine {
     return groups;
   }
 
+  /** The whole state as of now, encoded at once. */
   snapshot(): Uint8Array {
-    const { data, bytesPerKey } = encodeSnapshot(this.state, this.snapshotBytesPerKey);
-    this.snapshotBytesPerKey = bytesPerKey;
-    return data;
+    return this.beginSnapshot().finish();
+  }
+
+  /**
+   * Starts a snapshot of the state as of now (its `index` is the applied index) that the caller
+   * encodes a slice at a time with step(), applying entries in between, and ends with finish().
+   * One at a time; restore() abandons it.
+   */
+  beginSnapshot(): SnapshotInProgress {
+    this.encoding?.detach();
+    const encoder = new SnapshotEncoder(this.state, this.snapshotBytesPerKey);
+    this.encoding = encoder;
+    return {
+      index: encoder.appliedIndex,
+      step: (maxKeys) => encoder.step(maxKeys),
+      finish: () => {
+        const { data, bytesPerKey } = encoder.finish();
+        this.snapshotBytesPerKey = bytesPerKey;
+        if (this.encoding === encoder) this.encoding = null;
+        return data;
+      },
+      abandoned: () => encoder.abandoned,
+      abandon: () => {
+        encoder.detach();
+        if (this.encoding === encoder) this.encoding = null;
+      },
+    };
   }
 
   restore(data: Uint8Array): void {
     const restored = decodeSnapshot(data, this.env);
     if (restored.dbs.length !== this.databases) throw new Error(`snapshot has ${restored.dbs.length} databases, this node is configured with ${this.databases}`);
+    this.encoding?.detach();
+    this.encoding = null;
     this.state = restored;
   }
 

@@ -128,9 +128,9 @@ function prng(seed: number): () => number {
   };
 }
 
-function randomCommand(rand: () => number, nowMs: number, sweepFrom: StateMachine): LogCommand {
+function randomCommand(rand: () => number, nowMs: number, sweepFrom: StateMachine, keyCount = 20, extra: string[][] = []): LogCommand {
   const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)];
-  const key = `k${Math.floor(rand() * 20)}`;
+  const key = `k${Math.floor(rand() * keyCount)}`;
   const owner = pick(['a', 'b', 'c']);
   const ttl = String(1 + Math.floor(rand() * 300));
   const db = rand() < 0.9 ? 0 : 1;
@@ -148,7 +148,7 @@ function randomCommand(rand: () => number, nowMs: number, sweepFrom: StateMachin
     ['UNLOCK', key, owner],
     ['HEARTBEAT', key, owner, ttl],
     ['DELIFEQ', key, owner],
-    ['DEL', key, `k${Math.floor(rand() * 20)}`],
+    ['DEL', key, `k${Math.floor(rand() * keyCount)}`],
     ['INCR', key],
     ['PEXPIRE', key, ttl, pick(['NX', 'XX', 'GT', 'LT'])],
     ['PERSIST', key],
@@ -161,6 +161,7 @@ function randomCommand(rand: () => number, nowMs: number, sweepFrom: StateMachin
     ['GETEX', key, 'PX', ttl],
     ['EVAL', 'GET $K1\nSET $K1 $A1 PX 50', '1', key, owner],
     ['LOCKINFO', key],
+    ...extra,
   ]);
   return { kind: 'cmd', db, argv, timeMs: nowMs };
 }
@@ -194,6 +195,61 @@ t.test('two replicas fed the same seeded random stream agree; snapshots restore 
     t.equal(c!.digest(), a.digest(), `seed ${seed}: the restored replica kept up`);
     t.strictSame(a.stats(), c!.stats());
   }
+  t.end();
+});
+
+t.test('a snapshot encoded a slice at a time while entries go on being applied holds the state at its index', (t) => {
+  for (const seed of [7, 8, 9, 10, 11]) {
+    const rand = prng(seed);
+    const make = () => new StateMachine({ scriptEngine: stubEngine(), events: { publish: () => 0, log: () => {} } });
+    const a = make();
+    const log: LogCommand[] = [];
+    let nowMs = T0;
+    const apply = (command: LogCommand): void => {
+      log.push(structuredClone(command));
+      a.apply(command, log.length);
+    };
+    const applyNext = (flushes: boolean): void => {
+      nowMs += Math.floor(rand() * 20) - 3;
+      // 3,000 keys over two databases; while the snapshot is encoded, now and then a whole database or every one is flushed.
+      apply(randomCommand(rand, nowMs, a, 3000, flushes && rand() < 0.05 ? [['FLUSHDB'], ['FLUSHALL']] : []));
+    };
+    for (let i = 0; i < 3000; i++) apply({ kind: 'cmd', db: i % 2, argv: ['SET', `k${i}`, 'v'], timeMs: nowMs });
+    while (log.length < 6000) applyNext(false);
+    const job = a.beginSnapshot();
+    const atBegin = a.digest();
+    t.equal(job.index, 6000, `seed ${seed}: the snapshot is of the applied index`);
+    let slices = 0;
+    while (!job.step(1 + Math.floor(rand() * 20))) {
+      slices++;
+      for (let k = Math.floor(rand() * 4); k > 0; k--) applyNext(true);
+    }
+    const data = job.finish();
+    t.ok(slices > 50 && log.length > 6100, `seed ${seed}: ${log.length - 6000} entries applied between ${slices} slices`);
+    const c = make();
+    c.restore(data);
+    t.equal(c.digest(), atBegin, `seed ${seed}: the snapshot holds the state as of its index, not later writes`);
+    for (let i = 6000; i < log.length; i++) c.apply(structuredClone(log[i]), i + 1);
+    t.equal(c.digest(), a.digest(), `seed ${seed}: restored and fed the later entries, it matches`);
+    t.notOk(job.abandoned(), 'finished, not abandoned');
+  }
+  t.end();
+});
+
+t.test('restore() abandons a snapshot being encoded; the next one starts clean', (t) => {
+  const h = new Harness();
+  for (let i = 0; i < 2000; i++) h.run('SET', `k${i}`, 'v');
+  const job = h.sm.beginSnapshot();
+  job.step(10);
+  const other = new Harness();
+  other.run('SET', 'only', 'this');
+  h.sm.restore(other.sm.snapshot());
+  t.ok(job.abandoned(), 'the snapshot of the replaced state is void');
+  t.throws(() => job.step(10), /abandoned/);
+  const again = h.sm.beginSnapshot();
+  const restored = new Harness();
+  restored.sm.restore(again.finish());
+  t.equal(restored.sm.digest(), other.sm.digest());
   t.end();
 });
 
