@@ -420,6 +420,11 @@ export class RaftDriver implements ReplicatedNode {
       return Outcome.noLeader(result.leaderId ?? '');
     }
     this.scheduleProcess();
+    // A waiter still at this index is a write we proposed in an earlier term as leader: another
+    // leader's entries have since replaced it in our log, and we lead again before the step-down
+    // grace period answered it. Replacing it unanswered would block its connection for good. Its
+    // entry may still be in other nodes' logs, and a later leader may commit it: unknown, not failed.
+    this.waiters.get(result.index)?.resolve(Outcome.uncertain);
     return new Promise((resolve) => {
       this.waiters.set(result.index, { term: result.term, resolve, proposedAt: performance.now(), command });
     });
