@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { TcpTransport, type TcpTransportOptions, type WireMessage } from '../../src/raft/transport/tcp_transport';
 import { encodeHello, encodeMessages, frameHeader } from '../../src/raft/transport/frame';
 import { EntryType, type Message } from '../../src/raft/types';
+import { FRAME_MESSAGES_MAX } from '../../src/raft/transport/peer_link';
+import { freePort } from '../helpers/net';
 
 interface TestMessage extends WireMessage {
   readonly seq: number;
@@ -278,6 +280,49 @@ t.test('a peer that stops reading makes the sender drop, not buffer without boun
     peakBytes = Math.max(peakBytes, a.transport.stats().peers[0].writableBytes);
   }
   t.ok(peakBytes > 0 && peakBytes <= writableBytesMax + frameBytesBound, `socket buffer peaked at ${peakBytes} bytes`);
+});
+
+t.test('a burst in one turn, or a queue kept while unreachable, fills a stalled socket only up to the bound', async (t) => {
+  // Once a bug: enqueue() checks the socket's buffer as it was before the turn, and a flush wrote
+  // the whole queue as one frame: a node of the fault suite held 1.3 GB behind a stalled link.
+  const sockets: net.Socket[] = [];
+  const sink = net.createServer((socket) => {
+    socket.pause();
+    socket.on('error', () => {});
+    sockets.push(socket);
+  });
+  const port = await freePort();
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    sink.close();
+  });
+  const writableBytesMax = 256 * 1024;
+  const data = Buffer.alloc(64 * 1024, 7);
+  const bound = writableBytesMax + FRAME_MESSAGES_MAX * (data.length + 100);
+  const burst = (node: Node, first: number): void => {
+    for (let seq = first; seq < first + 500; seq++) node.transport.send([msg(node.id, 'n9', seq, data)]);
+  };
+
+  // Queued while unreachable (nothing listens yet): 500 messages, 32 MB, then the peer appears.
+  const queued = await startNode(t, 'n1', { writableBytesMax });
+  queued.transport.setPeers(new Map([['n9', `127.0.0.1:${port}`]]));
+  burst(queued, 1);
+  t.equal(queued.transport.stats().peers[0].queuedMessages, 500);
+  await new Promise<void>((resolve) => sink.listen(port, '127.0.0.1', resolve));
+  await waitFor('connected', () => queued.transport.stats().peers[0].connected);
+  await new Promise((resolve) => setImmediate(resolve));
+  const reconnected = queued.transport.stats().peers[0];
+  t.ok(reconnected.writableBytes > 0 && reconnected.writableBytes <= bound, `after connecting, the socket holds ${reconnected.writableBytes} bytes (bound ${bound})`);
+  t.ok(reconnected.droppedMessages >= 500 - FRAME_MESSAGES_MAX, `and the rest of the queue was dropped (${reconnected.droppedMessages} messages)`);
+
+  // 500 messages in one turn on an open connection whose peer does not read.
+  const open = await startNode(t, 'n2', { writableBytesMax });
+  open.transport.setPeers(new Map([['n9', `127.0.0.1:${port}`]]));
+  await waitFor('connected', () => open.transport.stats().peers[0].connected);
+  burst(open, 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  const afterBurst = open.transport.stats().peers[0];
+  t.ok(afterBurst.writableBytes > 0 && afterBurst.writableBytes <= bound, `after a one-turn burst, the socket holds ${afterBurst.writableBytes} bytes (bound ${bound})`);
 });
 
 t.test("the core's Message (entries, context, snapshot chunk) crosses the wire intact", async (t) => {

@@ -44,6 +44,9 @@ export interface PeerLinkStats {
 }
 
 type LinkState = 'connecting' | 'open' | 'backoff' | 'closed';
+
+/** Messages per frame at most (see flush()); a turn's messages to one peer are far fewer but in a catch-up. */
+export const FRAME_MESSAGES_MAX = 256;
 type FailureKind = 'unreachable' | 'refused' | 'protocol' | 'lost';
 
 export function parseAddress(address: string): { host: string; port: number } | null {
@@ -99,15 +102,31 @@ export class PeerLink {
     }
   }
 
-  /** Writes everything queued as one frame (split only if it would exceed the frame limit). */
+  /**
+   * Writes what is queued: one frame in the usual case. A turn can queue far more than the socket
+   * bound allows, because enqueue() checks the buffer as it was before this turn's write: a
+   * leader catching a follower up sends 256 appends of up to 1 MiB each, and a queue kept while
+   * the peer was unreachable can hold 1,024 of them. Written whole, that was gigabytes in one
+   * socket's buffer (a node of the fault suite reached 8 GB behind a stalled link). So frames of
+   * FRAME_MESSAGES_MAX messages go out while the socket's buffer is under its bound, and the rest
+   * are dropped (Raft sends again what was not acknowledged).
+   */
   flush(): void {
     if (this.state !== 'open' || this.socket === null || this.queue.length === 0) return;
     const messages = this.queue;
     this.queue = [];
-    this.writeMessages(this.socket, messages);
+    if (messages.length <= FRAME_MESSAGES_MAX) {
+      this.writeMessages(this.socket, messages);
+      return;
+    }
+    for (let i = 0; i < messages.length; i += FRAME_MESSAGES_MAX) this.writeMessages(this.socket, messages.slice(i, i + FRAME_MESSAGES_MAX));
   }
 
   private writeMessages(socket: net.Socket, messages: unknown[]): void {
+    if (socket.writableLength > this.config.writableBytesMax) {
+      this.droppedMessages += messages.length;
+      return;
+    }
     const payload = encodeMessages(messages);
     if (payload.length > this.config.frameBytesMax) {
       if (messages.length === 1) {
