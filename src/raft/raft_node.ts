@@ -1158,8 +1158,9 @@ export class RaftNode {
   private startSnapshot(to: NodeId, pr: Progress): boolean {
     if (!pr.recentActive) return false;
     if (!this.snapshot || this.snapshot.meta.index < this.log.snapIndex) {
+      // Said once per request: the driver may take a while to encode one, and asks are repeated.
+      if (!this.snapshotNeeded) this.cfg.logger?.info?.('a follower needs a snapshot and none is held: asking the driver for one', { to });
       this.snapshotNeeded = true;
-      this.cfg.logger?.warn?.('follower needs a snapshot but none is held; call compact()', { to });
       return false;
     }
     pr.becomeSnapshot(this.snapshot);

@@ -45,7 +45,9 @@ interface PendingRead {
   readonly resolve: (reply: Reply) => void;
 }
 
-/** Keys a periodic snapshot encodes per turn of the event loop (~4 ms of work at 1M locks). */
+type SnapshotReason = 'log compaction' | 'a follower needs one';
+
+/** Keys a snapshot encodes per turn of the event loop (~4 ms of work at 1M locks). */
 const SNAPSHOT_SLICE_KEYS = 8192;
 
 /** The db number a forwarded admin command carries, so the leader runs it as admin, not as data. */
@@ -141,12 +143,12 @@ export class RaftDriver implements ReplicatedNode {
   /** The snapshot write in progress, awaited by stop() before the storage closes. */
   private snapshotSaving: Promise<void> = Promise.resolve();
   /**
-   * A periodic snapshot being encoded SNAPSHOT_SLICE_KEYS keys per turn of the event loop, entries
+   * A snapshot being encoded SNAPSHOT_SLICE_KEYS keys per turn of the event loop, entries
    * being applied in between (the state machine copies a hash slot before a write changes it). In
    * one go it paused every client and the node's heartbeats for 0.5 s at a million keys, and a
    * leader paused past an election timeout was replaced (seen in the benchmark's 1M-lock load).
    */
-  private snapshotEncoding: { job: SnapshotInProgress; startedMs: number } | null = null;
+  private snapshotEncoding: { job: SnapshotInProgress; startedMs: number; reason: SnapshotReason } | null = null;
 
   constructor(options: RaftDriverOptions) {
     this.config = options.config;
@@ -245,7 +247,7 @@ export class RaftDriver implements ReplicatedNode {
     let ticks = 0;
     this.tickTimer = setInterval(() => {
       this.node.tick();
-      if (this.node.needsSnapshot()) this.takeSnapshot('a follower needs one');
+      if (this.node.needsSnapshot()) this.snapshotForFollower();
       if (++ticks % config.electionTicks === 0) {
         this.promoteCaughtUpLearners();
         if (this.readBatches.size > 0) this.failReadBatches(2 * electionTimeoutMs(config), Outcome.readUnconfirmed);
@@ -796,7 +798,21 @@ export class RaftDriver implements ReplicatedNode {
 
   private maybeSnapshot(): void {
     if (this.snapshotEncoding !== null || this.appliedIndex - this.lastSnapshotIndex < this.snapshotThreshold) return;
-    this.snapshotEncoding = { job: this.sm.beginSnapshot(), startedMs: Date.now() };
+    this.startSnapshot('log compaction');
+  }
+
+  /**
+   * A follower needs a snapshot and the core holds none: one is encoded, in slices like any other,
+   * or the one being encoded serves (its index is past the compacted log) and stays with the core
+   * once saved. The core asks again on every tick until then.
+   */
+  private snapshotForFollower(): void {
+    if (this.snapshotEncoding !== null) this.snapshotEncoding.reason = 'a follower needs one';
+    else this.startSnapshot('a follower needs one');
+  }
+
+  private startSnapshot(reason: SnapshotReason): void {
+    this.snapshotEncoding = { job: this.sm.beginSnapshot(), startedMs: Date.now(), reason };
     setImmediate(() => this.encodeSnapshotSlice());
   }
 
@@ -814,18 +830,7 @@ export class RaftDriver implements ReplicatedNode {
       return;
     }
     this.snapshotEncoding = null;
-    this.saveSnapshot(encoding.job, 'log compaction', encoding.startedMs);
-  }
-
-  /**
-   * A follower needs a snapshot and the core holds none: one is made at once (finishing the one
-   * being encoded, if any; its index is past the compacted log, so it serves as well).
-   */
-  private takeSnapshot(reason: 'a follower needs one'): void {
-    const encoding = this.snapshotEncoding;
-    this.snapshotEncoding = null;
-    if (encoding !== null && !encoding.job.abandoned()) this.saveSnapshot(encoding.job, reason, encoding.startedMs);
-    else this.saveSnapshot(this.sm.beginSnapshot(), reason, Date.now());
+    this.saveSnapshot(encoding.job, encoding.reason, encoding.startedMs);
   }
 
   /**
@@ -834,7 +839,7 @@ export class RaftDriver implements ReplicatedNode {
    * core until the next one replaces it, so the transfer can start (dropping it at once could make
    * the core ask again, and again).
    */
-  private saveSnapshot(job: SnapshotInProgress, reason: 'log compaction' | 'a follower needs one', started: number): void {
+  private saveSnapshot(job: SnapshotInProgress, reason: SnapshotReason, started: number): void {
     const index = job.index;
     if (index < this.node.status().snapshotIndex) {
       // The core installed a newer snapshot from the leader (restore() of the state machine comes

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import RedisParser from 'redis-parser';
 import { spawnQuorumlock, tempDir, waitFor } from './servers';
@@ -119,11 +120,50 @@ export async function raftInfo(port: number, timeoutMs = 1000): Promise<Record<s
 // ---- ports ----
 
 const handedOut = new Set<number>();
+/** Ports claimed by any process on this machine that uses this helper (tap runs test files in parallel). */
+const claimsDir = path.join(os.tmpdir(), 'quorumlock-test-ports');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims a port against other processes: a file named after it, holding the claimant's pid, made
+ * with O_EXCL; a claim whose process is gone is taken over. Two test files running at once each
+ * probed the same port as free before either node listened on it (EADDRINUSE, a flaky failure).
+ */
+function claim(port: number): boolean {
+  fs.mkdirSync(claimsDir, { recursive: true });
+  const file = path.join(claimsDir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      if (handedOut.size === 0) process.once('exit', releaseClaims);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(fs.readFileSync(file, 'utf8') || '0');
+      if (owner === process.pid || (owner > 0 && isAlive(owner))) return false;
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+function releaseClaims(): void {
+  for (const port of handedOut) fs.rmSync(path.join(claimsDir, String(port)), { force: true });
+}
 
 /**
  * A port that was free a moment ago, from below Linux's ephemeral range (32768+): the many
  * outbound connections of a cluster (nodes, proxies, clients) take their local ports from that
  * range and could take a node's port between this check and the node's listen (EADDRINUSE).
+ * Claimed for this process (see claim()), so a test running beside it never gets it too.
  */
 export async function clusterPort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -134,7 +174,7 @@ export async function clusterPort(): Promise<number> {
       probe.once('error', () => resolve(false));
       probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
     });
-    if (free) {
+    if (free && claim(port)) {
       handedOut.add(port);
       return port;
     }
