@@ -82,9 +82,9 @@ function decodeValue(type: number, raw: unknown): Value {
 
 /**
  * Encodes the keyspace as it was when the encoder was made, a slice at a time, while the caller
- * goes on applying entries in between (a snapshot of a million locks takes ~0.5 s: encoded in one
- * go it paused every client and the node's Raft heartbeats for that long, and a leader paused past
- * an election timeout was replaced). Consistency is copy-on-access per hash slot: each database
+ * goes on applying entries in between (a snapshot of a million locks takes 0.5-1.5 s of CPU here:
+ * encoded in one go it paused every client and the node's Raft heartbeats for that long, and a
+ * leader paused past an election timeout was replaced). Consistency is copy-on-access per hash slot: each database
  * calls capture() with a slot before any get/add/remove in it (Database.beforeSlotAccess), so a
  * slot is copied into the snapshot before the first write after the snapshot began can change it.
  * The header (clock, applied index, scripts, members, key count) is taken at once.

@@ -136,7 +136,7 @@ export class RaftDriver implements ReplicatedNode {
   /**
    * --snapshot-entries stretched by up to 25% by a hash of the node id. Every replica applies the
    * same entries, so with one threshold they would all snapshot at once; a snapshot costs CPU
-   * (0.5 s of it at a million keys), now spread over many turns of the event loop (see below),
+   * (0.5-1.5 s of it at a million keys here), now spread over many turns of the event loop (see below),
    * but still better not taken by every node in the same second.
    */
   private readonly snapshotThreshold: number;
@@ -144,9 +144,9 @@ export class RaftDriver implements ReplicatedNode {
   private snapshotSaving: Promise<void> = Promise.resolve();
   /**
    * A snapshot being encoded SNAPSHOT_SLICE_KEYS keys per turn of the event loop, entries
-   * being applied in between (the state machine copies a hash slot before a write changes it). In
-   * one go it paused every client and the node's heartbeats for 0.5 s at a million keys, and a
-   * leader paused past an election timeout was replaced (seen in the benchmark's 1M-lock load).
+   * being applied in between (the state machine copies a hash slot before a write changes it).
+   * Encoded in one go, it paused every client and the node's heartbeats for 0.5-1.5 s at a million
+   * keys, and a leader paused past an election timeout was replaced (the benchmark's 1M-lock load).
    */
   private snapshotEncoding: { job: SnapshotInProgress; startedMs: number; reason: SnapshotReason } | null = null;
 
