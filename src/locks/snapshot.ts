@@ -208,11 +208,6 @@ export class SnapshotEncoder {
   }
 }
 
-/** The whole keyspace at once (tests, tools, and a snapshot a follower is waiting for). */
-export function encodeSnapshot(state: Keyspace, bytesPerKeyHint = 48): { data: Uint8Array; bytesPerKey: number } {
-  return new SnapshotEncoder(state, bytesPerKeyHint).finish();
-}
-
 /**
  * The snapshot's output buffer. String-valued keys go into msgpack bin32 values of the hand-made
  * layout described above, written in place; other values are msgpack chunks copied in.

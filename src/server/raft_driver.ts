@@ -819,9 +819,8 @@ export class RaftDriver implements ReplicatedNode {
   private encodeSnapshotSlice(): void {
     const encoding = this.snapshotEncoding;
     if (encoding === null) return;
-    if (this.stopped || encoding.job.abandoned()) {
-      // stop(), or a snapshot from the leader replaced the state: this one is void.
-      encoding.job.abandon();
+    if (encoding.job.abandoned()) {
+      // A snapshot from the leader replaced the state (stop() clears snapshotEncoding itself).
       this.snapshotEncoding = null;
       return;
     }

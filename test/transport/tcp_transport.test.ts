@@ -243,19 +243,24 @@ t.test('stop() leaves no open handles: a process that stops its transports exits
   t.match(output, /stopped/);
 });
 
-t.test('a peer that stops reading makes the sender drop, not buffer without bound', async (t) => {
-  // A listener that accepts and never reads: the kernel buffers fill, then the socket's own.
+/** A listener that accepts and never reads (not yet listening): the kernel buffers fill, then the sender's socket's own. */
+function stalledSink(t: { teardown(fn: () => void): void }): net.Server {
   const sockets: net.Socket[] = [];
   const sink = net.createServer((socket) => {
     socket.pause();
     socket.on('error', () => {});
     sockets.push(socket);
   });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   t.teardown(() => {
     for (const s of sockets) s.destroy();
     sink.close();
   });
+  return sink;
+}
+
+t.test('a peer that stops reading makes the sender drop, not buffer without bound', async (t) => {
+  const sink = stalledSink(t);
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const writableBytesMax = 256 * 1024;
   const a = await startNode(t, 'n1', { writableBytesMax });
   a.transport.setPeers(new Map([['n2', `127.0.0.1:${(sink.address() as net.AddressInfo).port}`]]));
@@ -285,17 +290,8 @@ t.test('a peer that stops reading makes the sender drop, not buffer without boun
 t.test('a burst in one turn, or a queue kept while unreachable, fills a stalled socket only up to the bound', async (t) => {
   // Once a bug: enqueue() checks the socket's buffer as it was before the turn, and a flush wrote
   // the whole queue as one frame: a node of the fault suite held 1.3 GB behind a stalled link.
-  const sockets: net.Socket[] = [];
-  const sink = net.createServer((socket) => {
-    socket.pause();
-    socket.on('error', () => {});
-    sockets.push(socket);
-  });
+  const sink = stalledSink(t);
   const port = await freePort();
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    sink.close();
-  });
   const writableBytesMax = 256 * 1024;
   const data = Buffer.alloc(64 * 1024, 7);
   const bound = writableBytesMax + FRAME_MESSAGES_MAX * (data.length + 100);

@@ -44,10 +44,10 @@ export interface PeerLinkStats {
 }
 
 type LinkState = 'connecting' | 'open' | 'backoff' | 'closed';
+type FailureKind = 'unreachable' | 'refused' | 'protocol' | 'lost';
 
 /** Messages per frame at most (see flush()); a turn's messages to one peer are far fewer but in a catch-up. */
 export const FRAME_MESSAGES_MAX = 256;
-type FailureKind = 'unreachable' | 'refused' | 'protocol' | 'lost';
 
 export function parseAddress(address: string): { host: string; port: number } | null {
   const colon = address.lastIndexOf(':');
