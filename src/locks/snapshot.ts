@@ -267,8 +267,24 @@ class SnapshotBuffer {
     if (this.at + n <= this.buf.length) return;
     const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(grown, 0, 0, this.at);
+    freeSnapshotBuffer(this.buf);
     this.buf = grown;
   }
+}
+
+/**
+ * Gives a snapshot buffer's memory back now rather than at the next major GC. Encoding takes
+ * long enough for the buffer's ArrayBuffer object to reach the old generation, so once dropped
+ * its memory (~65 MiB at a million locks) stayed in the RSS until a full collection, often the
+ * next snapshot's. Transferring it detaches it (every view of it reads as empty from then on)
+ * and moves the memory to a new ArrayBuffer object, which dies young: the next scavenge frees
+ * it. Only for a buffer from SnapshotBuffer (its own ArrayBuffer, never a pool slice) that no one
+ * else holds a view of.
+ */
+export function freeSnapshotBuffer(data: Uint8Array): void {
+  const memory = data.buffer as ArrayBuffer;
+  if (memory.byteLength === 0) return; // already detached
+  structuredClone(memory, { transfer: [memory] });
 }
 
 function writeString(buf: Buffer, s: string, at: number): number {

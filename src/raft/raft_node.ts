@@ -261,6 +261,11 @@ export class RaftNode {
 
   /** The latest snapshot (ours or installed from the leader), kept to send to lagging followers. */
   private snapshot: Snapshot | null = null;
+  /**
+   * Whether the held snapshot's data went to a transfer: its chunks (views of it) may still sit
+   * in a Progress or in messages not yet sent, so its owner must not free it.
+   */
+  private snapshotLent = false;
   private assembly: SnapshotAssembly | null = null;
   private snapshotNeeded = false;
 
@@ -422,6 +427,7 @@ export class RaftNode {
     assert(term !== undefined, `compact(${index}): entry already compacted`);
     const meta: SnapshotMeta = { index, term, conf: this.confAt(index) };
     this.snapshot = { meta, data };
+    this.snapshotLent = false;
     this.snapshotNeeded = false;
     this.log.compact(index);
     let keep = 0;
@@ -435,10 +441,13 @@ export class RaftNode {
    * The driver has the snapshot at `index` on disk: the core stops holding its data (at a million
    * keys that is tens of MB per node for a rare event). A follower that later needs a snapshot
    * raises snapshotNeeded() instead, and the driver answers with compact() on a fresh one.
-   * Transfers already under way keep their own reference.
+   * Transfers already under way keep their own reference. Returns true when the data was dropped
+   * and no transfer ever took it: the core then holds no view of it, and its owner may free it.
    */
-  releaseSnapshotData(index: number): void {
-    if (this.snapshot !== null && this.snapshot.meta.index === index) this.snapshot = null;
+  releaseSnapshotData(index: number): boolean {
+    if (this.snapshot === null || this.snapshot.meta.index !== index) return false;
+    this.snapshot = null;
+    return !this.snapshotLent;
   }
 
   /** A lagging follower needs a snapshot and none is held: the driver should call compact(). */
@@ -984,6 +993,7 @@ export class RaftNode {
     }
     this.log.restore(snapshot);
     this.snapshot = snapshot;
+    this.snapshotLent = false;
     // Its configuration takes effect when the driver has installed it (advance), like any conf change.
     return true;
   }
@@ -1163,6 +1173,7 @@ export class RaftNode {
       this.snapshotNeeded = true;
       return false;
     }
+    this.snapshotLent = true;
     pr.becomeSnapshot(this.snapshot);
     this.sendSnapshotChunks(to, pr);
     return true;

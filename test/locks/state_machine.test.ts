@@ -8,6 +8,7 @@
 import t from 'tap';
 import { Errors, OK, err, type Reply } from '../../src/resp/reply';
 import { StateMachine } from '../../src/locks/state_machine';
+import { freeSnapshotBuffer } from '../../src/locks/snapshot';
 import type { LogCommand } from '../../src/locks/types';
 import { Harness, stubEngine, T0 } from './harness';
 
@@ -275,6 +276,31 @@ t.test('a snapshot of many strings spans several string chunks, with a value lar
   const expired = h.sm.expiredKeys(at, 10);
   t.ok(expired.length === 1 && expired[0].keys.length >= 1, 'some locks expire by then');
   t.strictSame(other.sm.expiredKeys(at, 10), expired, 'the expiry heap is in deadline order after the bulk load');
+  t.end();
+});
+
+t.test('a freed snapshot buffer gives its memory back without waiting for a full GC', (t) => {
+  const h = new Harness();
+  for (let i = 0; i < 200_000; i++) h.run('SET', `lock:${i}`, `owner-${i}-${'x'.repeat(200)}`, 'PX', 60_000);
+  const data = h.sm.snapshot();
+  t.ok(data.length > 40_000_000, `a ${data.length}-byte snapshot`);
+  const external = (): number => process.memoryUsage().arrayBuffers;
+  // Minor GCs only: young objects come and go, and the buffer's ArrayBuffer reaches the old generation.
+  const churn = (): void => {
+    let junk: object[] = [];
+    for (let j = 0; j < 50_000; j++) junk.push({ j });
+    junk = [];
+  };
+  for (let i = 0; i < 20; i++) churn();
+  const before = external();
+  freeSnapshotBuffer(data);
+  t.equal(data.length, 0, 'the buffer is detached: every view of it is empty');
+  let rounds = 0;
+  while (external() > before - 40_000_000 && rounds < 200) {
+    churn();
+    rounds++;
+  }
+  t.ok(external() <= before - 40_000_000, `external memory ${before} -> ${external()} bytes after ${rounds} rounds of young garbage`);
   t.end();
 });
 

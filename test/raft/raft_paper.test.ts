@@ -449,6 +449,29 @@ t.test('7: a follower behind the compacted log gets the snapshot in chunks and r
   t.same(c.get('c').applied.slice(-1), ['after'], 'and replicates normally from it');
 });
 
+t.test('7: releasing a snapshot says whether a transfer took its data (its owner may free it only if none did)', async (t) => {
+  const c = new Cluster(['a', 'b', 'c'], { snapshotChunkBytes: 10 });
+  c.raft('a').campaign();
+  c.stabilize();
+  const a = c.raft('a');
+  for (let i = 0; i < 5; i++) a.propose(enc(`v${i}`));
+  c.stabilize();
+  const kept = a.compact(c.get('a').appliedIndex, enc('state one'));
+  t.equal(a.releaseSnapshotData(kept.meta.index), true, 'no follower needed it: the caller holds the only reference');
+  t.equal(a.releaseSnapshotData(kept.meta.index), false, 'a second release finds nothing held');
+
+  c.isolate('c');
+  for (let i = 0; i < 5; i++) a.propose(enc(`w${i}`));
+  c.stabilize();
+  const lent = a.compact(c.get('a').appliedIndex, enc(JSON.stringify(c.get('a').applied)));
+  c.heal();
+  c.sent.length = 0;
+  c.tickAll();
+  c.stabilize();
+  t.ok(c.sent.some((m) => m.type === 'snap' && m.to === 'c'), 'c, behind the compacted log, was sent chunks of it');
+  t.equal(a.releaseSnapshotData(lent.meta.index), false, 'chunks of it went to a transfer: it must not be freed');
+});
+
 t.test('7: a restarted node rebuilds from its persisted snapshot and entries', async (t) => {
   const c = elected(['a', 'b', 'c']);
   const a = c.raft('a');

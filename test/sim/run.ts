@@ -52,7 +52,7 @@ function main(): void {
     `sim: ${count} schedules from seed ${first} passed in ${secs.toFixed(1)} s (${(count / secs).toFixed(0)} schedules/s)\n` +
       `  ticks ${t.ticks}, messages ${t.messages} (dropped ${t.dropped}, duplicated ${t.duplicated})\n` +
       `  faults: crashes ${t.crashes}, restarts ${t.restarts}, partitions ${t.partitions}, pauses ${t.pauses}\n` +
-      `  snapshots taken ${t.snapshots}, installed from leader ${t.snapshotsInstalled}, made on demand ${t.snapshotsOnDemand}, conf changes ${t.confChanges}, transfers ${t.transfers}, elections ${t.elections}, pipelined Readys ${t.pipelinedReadys}\n` +
+      `  snapshots taken ${t.snapshots}, installed from leader ${t.snapshotsInstalled}, made on demand ${t.snapshotsOnDemand}, freed after release ${t.snapshotsFreed}, conf changes ${t.confChanges}, transfers ${t.transfers}, elections ${t.elections}, pipelined Readys ${t.pipelinedReadys}\n` +
       `  proposals ${t.proposals} (acknowledged ${t.acked}), linearizable reads ${t.reads} (served ${t.readsServed})`,
   );
 }

@@ -48,6 +48,8 @@ export interface SimStats {
   snapshotsInstalled: number;
   /** Snapshots a leader made because a follower needed one and the core held none. */
   snapshotsOnDemand: number;
+  /** Periodic snapshots whose data was freed after their release (no transfer had taken it). */
+  snapshotsFreed: number;
   /** Readys a leader took while earlier ones were still on their way to disk. */
   pipelinedReadys: number;
   confChanges: number;
@@ -98,6 +100,11 @@ interface SimNode {
   appliedConf: ConfState;
   proposals: Map<number, { id: string; term: number }>;
   reads: Map<string, PendingRead>;
+  /**
+   * A periodic snapshot on disk whose data the core still holds: released some steps later, as
+   * the driver does once the file is saved, so transfers can take it in between.
+   */
+  unreleasedSnapshot: Snapshot | null;
 }
 
 const textEncoder = new TextEncoder();
@@ -162,6 +169,7 @@ export class Simulation {
       snapshots: 0,
       snapshotsInstalled: 0,
       snapshotsOnDemand: 0,
+      snapshotsFreed: 0,
       pipelinedReadys: 0,
       confChanges: 0,
       transfers: 0,
@@ -266,6 +274,7 @@ export class Simulation {
         n.raft!.tick();
         // As the server's driver: a follower needs a snapshot the core no longer holds.
         if (n.raft!.needsSnapshot()) this.takeSnapshot(n);
+        if (n.unreleasedSnapshot !== null && rng.chance(0.2)) this.releaseSnapshot(n);
       }
     }
     // As the server's driver's commit-broadcast timer: a held-back commit index goes out a little later.
@@ -303,6 +312,7 @@ export class Simulation {
       inflight: [],
       ids: [],
       idSet: new Set(),
+      unreleasedSnapshot: null,
       appliedIndex: 0,
       appliedConf: founderConf,
       proposals: new Map(),
@@ -351,6 +361,7 @@ export class Simulation {
     this.stats.crashes++;
     n.raft = null;
     n.inflight = [];
+    n.unreleasedSnapshot = null;
     // Writes made without fsync since the last synced one may be lost (or not).
     if (this.rng.chance(0.5)) n.disk.hardState = n.disk.syncedHardState;
   }
@@ -534,7 +545,9 @@ export class Simulation {
         this.enqueue(to.pausedUntil, m); // held in the socket buffer while the process is paused
         continue;
       }
-      to.raft.step(m);
+      // The bytes of a snapshot chunk are the receiver's own once on the wire (the sender may free its buffer).
+      if (m.type === 'snap' && m.snapshot) to.raft.step({ ...m, snapshot: { ...m.snapshot, data: m.snapshot.data.slice() } });
+      else to.raft.step(m);
     }
   }
 
@@ -680,14 +693,32 @@ export class Simulation {
     if (!confEquals(snap.meta.conf, n.appliedConf)) {
       throw new Violation(`${n.id}: snapshot at ${snap.meta.index} records conf ${JSON.stringify(snap.meta.conf)}, applied log says ${JSON.stringify(n.appliedConf)}`);
     }
-    n.disk.snapshot = snap;
+    n.disk.snapshot = { meta: snap.meta, data: snap.data.slice() }; // a file: its own bytes
     n.disk.entries = n.disk.entries.filter((e) => e.index > snap.meta.index);
     n.disk.syncedHardState = n.disk.hardState; // the snapshot is written synced
     // As the driver does once a periodic snapshot is on disk (sometimes: both paths get exercised).
-    if (!onDemand && this.rng.chance(0.5)) raft.releaseSnapshotData(snap.meta.index);
+    if (!onDemand && this.rng.chance(0.5)) {
+      this.releaseSnapshot(n);
+      n.unreleasedSnapshot = snap;
+    }
     this.stats.snapshots++;
     if (onDemand) this.stats.snapshotsOnDemand++;
     this.log(`${n.id} snapshots at ${snap.meta.index}`);
+  }
+
+  /**
+   * The driver's release of a saved periodic snapshot. When the core says no transfer took the
+   * data, the driver frees the buffer (every view of it then reads as empty): here it is overwritten
+   * with bytes no follower could decode, so a transfer wrongly cleared shows up as a crash.
+   */
+  private releaseSnapshot(n: SimNode): void {
+    const snap = n.unreleasedSnapshot;
+    if (snap === null || n.raft === null) return;
+    n.unreleasedSnapshot = null;
+    if (n.raft.releaseSnapshotData(snap.meta.index)) {
+      snap.data.fill(0xee);
+      this.stats.snapshotsFreed++;
+    }
   }
 
   private changeMembership(): void {
