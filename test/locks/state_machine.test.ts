@@ -9,6 +9,9 @@ import t from 'tap';
 import { Errors, OK, err, type Reply } from '../../src/resp/reply';
 import { StateMachine } from '../../src/locks/state_machine';
 import { freeSnapshotBuffer } from '../../src/locks/snapshot';
+import { Entry } from '../../src/locks/keyspace';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import type { LogCommand } from '../../src/locks/types';
 import { Harness, stubEngine, T0 } from './harness';
 
@@ -301,6 +304,36 @@ t.test('a freed snapshot buffer gives its memory back without waiting for a full
     rounds++;
   }
   t.ok(external() <= before - 40_000_000, `external memory ${before} -> ${external()} bytes after ${rounds} rounds of young garbage`);
+  t.end();
+});
+
+t.test('an Entry keeps its deadline exactly, and a deadline in ms since 1970 costs no heap box', (t) => {
+  const now = 1_795_000_000_000; // November 2026, in ms: past 31 bits
+  const day = 86_400_000;
+  for (const deadline of [now, now + 30_000, now - 5, now + 40 * day, -now, -1, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, -(2 ** 53) + 1, 0]) {
+    const entry = new Entry('v', 1, deadline);
+    t.equal(entry.deadlineMs, deadline, `${deadline} reads back`);
+    entry.deadlineMs = 0;
+    t.equal(entry.deadlineMs, 0, 'cleared');
+    entry.deadlineMs = deadline;
+    t.equal(entry.deadlineMs, deadline, 'set again');
+  }
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const count = 200_000;
+  const heapPerEntry = (deadline: (i: number) => number): number => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const entries = new Array<Entry>(count);
+    for (let i = 0; i < count; i++) entries[i] = new Entry('v', i, deadline(i));
+    gc();
+    const bytes = (process.memoryUsage().heapUsed - before) / count;
+    t.equal(entries[count - 1].deadlineMs, deadline(count - 1));
+    return bytes;
+  };
+  const near = heapPerEntry((i) => now + 30_000 + i);
+  const none = heapPerEntry(() => 0);
+  t.ok(near < none + 4, `an Entry with a deadline takes ${near.toFixed(1)} bytes, one without ${none.toFixed(1)} (a boxed deadline would add 16)`);
   t.end();
 });
 

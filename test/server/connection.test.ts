@@ -124,6 +124,11 @@ t.test('CLIENT and INFO', async (t) => {
   for (const field of ['redis_version:', 'connected_clients:', 'used_memory:', 'loading:0', 'role:master', 'raft_role:leader', 'raft_term:', 'raft_leader_id:n1', 'raft_commit_index:']) {
     t.ok(info.includes(field), `INFO has ${field}`);
   }
+  const number = (field: string): number => Number(new RegExp(`^${field}:(\\d+)\r$`, 'm').exec(info)?.[1] ?? NaN);
+  const oldCommitted = number('used_memory_vm_old_space_committed');
+  const oldUsed = number('used_memory_vm_old_space_used');
+  t.ok(oldUsed > 0 && oldCommitted >= oldUsed, `INFO memory shows V8's old space: ${oldUsed} of ${oldCommitted} bytes committed in use`);
+  t.ok(number('used_memory_vm_new_space_committed') > 0, 'and its young generation');
 });
 
 async function waitText(get: () => string, ok: (text: string) => boolean, timeoutMs = 5000): Promise<void> {

@@ -3,6 +3,7 @@
 // INFO is load-bearing: ioredis and node-redis v3 run it as their ready check and treat an error
 // as fatal, reading `loading:0`. The `raft` section is the operator's view of consensus.
 
+import * as v8 from 'node:v8';
 import { ErrorReply, Errors, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../../resp/reply';
 import { keyIndexes, type CommandDef, type CommandSpec } from '../../locks/command_spec';
 import { globMatch } from '../../locks/glob';
@@ -75,6 +76,12 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['used_memory_vm_heap_total', mem.heapTotal],
         ['used_memory_vm_external', mem.external],
         ['used_memory_vm_array_buffers', mem.arrayBuffers],
+        // Per V8 heap space, committed and used: old_space holds the keyspace; new_space is the
+        // young generation, sized by the allocation rate.
+        ...v8.getHeapSpaceStatistics().flatMap((space): Array<[string, number]> => [
+          [`used_memory_vm_${space.space_name}_committed`, space.space_size],
+          [`used_memory_vm_${space.space_name}_used`, space.space_used_size],
+        ]),
         ['maxmemory', 0],
         ['maxmemory_policy', 'noeviction'],
       ]);
