@@ -46,6 +46,20 @@ export class ExpiryHeap {
     this.heapify();
   }
 
+  /** Keeps the items `keep` accepts, in one pass, and restores heap order (O(n)). */
+  retain(keep: (deadlineMs: number, key: string) => boolean): void {
+    let kept = 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      if (!keep(this.deadlines[i], this.keys[i])) continue;
+      this.deadlines[kept] = this.deadlines[i];
+      this.keys[kept] = this.keys[i];
+      kept++;
+    }
+    this.deadlines.length = kept;
+    this.keys.length = kept;
+    this.heapify();
+  }
+
   /** Adds an item without restoring heap order: for a bulk load, which ends with heapify(). */
   append(deadlineMs: number, key: string): void {
     this.deadlines.push(deadlineMs);

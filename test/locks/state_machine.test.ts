@@ -9,7 +9,7 @@ import t from 'tap';
 import { Errors, OK, err, type Reply } from '../../src/resp/reply';
 import { StateMachine } from '../../src/locks/state_machine';
 import { freeSnapshotBuffer } from '../../src/locks/snapshot';
-import { Entry } from '../../src/locks/keyspace';
+import { Database, Entry } from '../../src/locks/keyspace';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { LogCommand } from '../../src/locks/types';
@@ -334,6 +334,61 @@ t.test('an Entry keeps its deadline exactly, and a deadline in ms since 1970 cos
   const near = heapPerEntry((i) => now + 30_000 + i);
   const none = heapPerEntry(() => 0);
   t.ok(near < none + 4, `an Entry with a deadline takes ${near.toFixed(1)} bytes, one without ${none.toFixed(1)} (a boxed deadline would add 16)`);
+  t.end();
+});
+
+t.test('the expiry heap stays bounded under lock churn and keeps an item for every live deadline', (t) => {
+  // Few live deadlines (compacted from the heap's items) then many (from the keyspace), with keys
+  // re-created at the deadline they had (two valid items for one key) and deadlines moved back.
+  const rand = prng(20261123);
+  const db = new Database();
+  const live = new Map<string, number>();
+  let worst = 0;
+  // Checked after a push (removals leave stale items for the next compaction).
+  const checkBound = (): void => {
+    if (db.heap.size > 2 * db.volatileCount + 1024) t.fail(`heap of ${db.heap.size} items for ${db.volatileCount} live deadlines`);
+    worst = Math.max(worst, db.heap.size - 2 * db.volatileCount);
+  };
+  for (const [keys, ops] of [
+    [64, 40_000],
+    [30_000, 120_000],
+    [64, 40_000],
+  ] as const) {
+    for (let i = 0; i < ops; i++) {
+      const key = `lock:${Math.floor(rand() * keys)}`;
+      const deadline = T0 + Math.floor(rand() * 50);
+      const entry = db.get(key);
+      if (entry === undefined) {
+        db.add(key, new Entry('owner', i, deadline));
+        live.set(key, deadline);
+        checkBound();
+      } else if (rand() < 0.6) {
+        db.remove(key);
+        live.delete(key);
+      } else {
+        db.setDeadline(key, entry, deadline);
+        live.set(key, deadline);
+        checkBound();
+      }
+    }
+    // Drop the keys beyond this phase's range, so the next phase has few live deadlines again.
+    for (const key of [...live.keys()]) {
+      if (Number(key.slice(5)) >= keys) {
+        db.remove(key);
+        live.delete(key);
+      }
+    }
+  }
+  t.ok(worst <= 1024, `after a push, the heap holds at most 2 items per live deadline + ${worst}`);
+  t.equal(db.volatileCount, live.size);
+  const found = new Map<string, number>();
+  while (db.heap.size > 0) {
+    const key = db.heap.peekKey();
+    const deadline = db.heap.peekDeadline();
+    db.heap.pop();
+    if (db.get(key)?.deadlineMs === deadline) found.set(key, deadline);
+  }
+  t.strictSame([...found].sort(), [...live].sort(), 'every live deadline has its item in the heap');
   t.end();
 });
 
