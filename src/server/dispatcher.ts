@@ -49,6 +49,8 @@ export function dispatch(server: ServerApi, client: Client, argv: string[]): Rep
  */
 function routeData(server: ServerApi, client: Client, argv: string[], isWrite: boolean): Reply | Promise<Reply> {
   const db = client.db; // captured now: a later SELECT must not move a command that waits
+  // The usual case, a write with nothing ahead of it, goes straight to the node (no closure).
+  if (isWrite && client.orderingTail === null && client.readsInFlight === 0) return server.node.write(db, argv);
   const stale = client.staleReads;
   const run = (): Reply | Promise<Reply> => {
     if (isWrite) return server.node.write(db, argv);
