@@ -49,22 +49,11 @@ export function dispatch(server: ServerApi, client: Client, argv: string[]): Rep
  */
 function routeData(server: ServerApi, client: Client, argv: string[], isWrite: boolean): Reply | Promise<Reply> {
   const db = client.db; // captured now: a later SELECT must not move a command that waits
-  // The usual case, a write with nothing ahead of it, goes straight to the node (no closure).
-  if (isWrite && client.orderingTail === null && client.readsInFlight === 0) return server.node.write(db, argv);
   const stale = client.staleReads;
-  const run = (): Reply | Promise<Reply> => {
-    if (isWrite) return server.node.write(db, argv);
-    const reply = server.node.read(db, argv, stale);
-    if (!(reply instanceof Promise)) return reply;
-    client.readsInFlight++;
-    return reply.finally(() => {
-      client.readsInFlight--;
-      if (client.readsInFlight === 0) client.readsDrained();
-    });
-  };
-  if (client.orderingTail === null && !(isWrite && client.readsInFlight > 0)) return run();
+  // The usual case, nothing ahead to wait for: run now (no closure, no promise chain).
+  if (client.orderingTail === null && !(isWrite && client.readsInFlight > 0)) return runData(server, client, db, argv, isWrite, stale);
   const ahead = client.orderingTail ?? client.whenReadsDrained();
-  const result = ahead.then(run);
+  const result = ahead.then(() => runData(server, client, db, argv, isWrite, stale));
   const tail = result.then(
     () => undefined,
     () => undefined,
@@ -74,6 +63,18 @@ function routeData(server: ServerApi, client: Client, argv: string[], isWrite: b
     if (client.orderingTail === tail) client.orderingTail = null;
   });
   return result;
+}
+
+/** Runs a data command on the node; a read served later counts as in flight on its connection until then. */
+function runData(server: ServerApi, client: Client, db: number, argv: string[], isWrite: boolean, stale: boolean): Reply | Promise<Reply> {
+  if (isWrite) return server.node.write(db, argv);
+  const reply = server.node.read(db, argv, stale);
+  if (!(reply instanceof Promise)) return reply;
+  client.readsInFlight++;
+  return reply.finally(() => {
+    client.readsInFlight--;
+    if (client.readsInFlight === 0) client.readsDrained();
+  });
 }
 
 /** `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (Redis's commandCheckExistence). */
