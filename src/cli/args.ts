@@ -39,6 +39,7 @@ const setters: Record<string, (config: ServerConfig, value: string) => void> = {
   'election-ticks': (c, v) => (c.electionTicks = parseInteger(v, 'election-ticks', 2, 1000)),
   'snapshot-entries': (c, v) => (c.snapshotEntries = parseInteger(v, 'snapshot-entries', 100, 100_000_000)),
   'commit-broadcast-delay-ms': (c, v) => (c.commitBroadcastDelayMs = parseInteger(v, 'commit-broadcast-delay-ms', 0, 1000)),
+  'fast-failover-ms': (c, v) => (c.fastFailoverMs = parseInteger(v, 'fast-failover-ms', 0, 60_000)),
   'test-clock-offset-ms': (c, v) => (c.testClockOffsetMs = parseInteger(v, 'test-clock-offset-ms', -86_400_000, 86_400_000)),
   'log-level': (c, v) => {
     if (!['debug', 'info', 'warn', 'error'].includes(v)) throw new UsageError(`--log-level must be debug|info|warn|error, got '${v}'`);
@@ -73,6 +74,9 @@ Options for serve:
   --tick-ms 100, --election-ticks 10   Raft timing (election timeout = tick-ms * election-ticks)
   --commit-broadcast-delay-ms 2 how long an idle leader waits before telling followers of a commit
                                 that no append carried (0: at once, as etcd)
+  --fast-failover-ms 100        a follower that finds its leader's Raft port closed (the process
+                                is gone) campaigns within this many ms instead of waiting out the
+                                election timeout (0: off)
   --log-level info              debug | info | warn | error (JSON lines on stderr)
 
 Test-only (the fault-injection suite; never in production):

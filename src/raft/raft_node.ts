@@ -10,6 +10,7 @@
 //   node.readIndex(context)            // a ReadState {index, context} comes back in a Ready
 //   node.transferLeadership(to)        // leader only; proposals are refused while it runs
 //   node.campaign()                    // start an election now (a single voter leads at once)
+//   node.forgetLeader()                // a follower stops honouring a leader it believes dead
 //   node.compact(index, data)          // the app snapshotted its state at applied `index`
 //   node.status()                      // for INFO / CLUSTER
 //   while (node.hasReady()) {
@@ -83,6 +84,8 @@ export interface RaftBugs {
   readonly countSelfBeforePersist?: boolean;
   /** A node grants its vote to every candidate in a term, not just the first. */
   readonly grantVoteTwice?: boolean;
+  /** forgetLeader() also forgets whom this node voted for in the term, so it can vote again. */
+  readonly forgetLeaderClearsVote?: boolean;
 }
 
 export interface RaftConfig {
@@ -346,6 +349,27 @@ export class RaftNode {
     if (m.to !== this.id) return;
     this.stepInner(m);
     this.invariants();
+  }
+
+  /**
+   * etcd's ForgetLeader: a follower forgets its leader and stays a leaderless follower of the same
+   * term. It then answers (pre)votes at once instead of honouring the leader's lease, so when a
+   * quorum of followers have reason to think the leader is dead (the driver: its Raft port
+   * refuses connections, so its process is gone) they can elect a new one without first waiting
+   * out an election timeout each. Hearing from the leader again makes it an ordinary follower.
+   * Returns false, doing nothing, on other roles and under lease reads (readOnly 'lease'), whose
+   * safety rests on followers honouring the lease.
+   */
+  forgetLeader(): boolean {
+    if (this.role !== 'follower' || this.leaderId === '' || this.cfg.readOnly === 'lease') return false;
+    this.cfg.logger?.info?.('forgetting the leader', { id: this.id, term: this.term, leader: this.leaderId });
+    this.leaderId = '';
+    if (this.bugs.forgetLeaderClearsVote) {
+      this.vote = '';
+      this.votedFor = '';
+    }
+    this.invariants();
+    return true;
   }
 
   /** Starts an election now (pre-vote first when enabled), if this node may lead. */

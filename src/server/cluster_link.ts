@@ -75,6 +75,8 @@ export interface ClusterLinkOptions {
   readonly onHello: (nodeId: NodeId, incarnation: string) => void;
   /** A peer refused us (our data dir is not the one the cluster knows): fatal for this node. */
   readonly onRefused: (by: NodeId, reason: string) => void;
+  /** A dial to a peer's Raft port was refused: its host is up but its process is not running. */
+  readonly onPeerPortClosed?: (peerId: NodeId) => void;
 }
 
 export const forwardUncertain = new ErrorReply(
@@ -104,6 +106,7 @@ export class ClusterLink {
       peers: this.peers,
       onMessage: (message) => this.onMessage(message),
       logger: options.logger,
+      onPeerPortClosed: options.onPeerPortClosed,
     });
   }
 

@@ -57,6 +57,12 @@ export interface ServerConfig {
    * much later when the cluster goes idle; under load the next write's append carries it sooner.
    */
   commitBroadcastDelayMs: number;
+  /**
+   * A follower that finds its leader's Raft port closed (connection refused: the leader's process
+   * is gone) forgets the leader and campaigns within a random delay of up to this many ms,
+   * instead of waiting out the election timeout. 0: off (wait for the election timeout).
+   */
+  fastFailoverMs: number;
   /** The leader's expiry sweep period and the most keys one expire entry carries. */
   expirySweepMs: number;
   expiryKeysPerEntry: number;
@@ -97,6 +103,7 @@ export function defaultConfig(): ServerConfig {
     heartbeatTicks: 1,
     snapshotEntries: 100000,
     commitBroadcastDelayMs: 2,
+    fastFailoverMs: 100,
     expirySweepMs: 100,
     expiryKeysPerEntry: 1000,
     logLevel: 'info',

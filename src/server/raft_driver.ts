@@ -26,7 +26,7 @@ import type { Member, NodeStatus, ReplicatedNode } from './server_api';
 import { createHash, randomInt } from 'node:crypto';
 import { ClusterLink } from './cluster_link';
 import { decodeConfChange } from '../raft/confchange';
-import type { ConfChange, Message } from '../raft/types';
+import type { ConfChange, Message, NodeId } from '../raft/types';
 import * as path from 'node:path';
 
 interface WriteWaiter {
@@ -113,6 +113,8 @@ export class RaftDriver implements ReplicatedNode {
   private tickTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private commitBroadcastTimer: NodeJS.Timeout | null = null;
+  /** A campaign scheduled because the leader's process is gone (see onPeerPortClosed). */
+  private leaderGoneTimer: NodeJS.Timeout | null = null;
   private processScheduled = false;
   /** Readys taken and not yet advanced, oldest first; `persisted` once their write is done. */
   private readonly pipeline: Array<{ readonly ready: Ready; persisted: boolean }> = [];
@@ -242,6 +244,7 @@ export class RaftDriver implements ReplicatedNode {
         incarnation: this.incarnation,
         onHello: (nodeId, incarnation) => this.checkIncarnation(nodeId, incarnation),
         onRefused: (by, reason) => this.onFatal(`node ${by} refused this node: ${reason}`),
+        onPeerPortClosed: (peerId) => this.onPeerPortClosed(peerId),
       });
       await this.link.start();
     }
@@ -547,6 +550,33 @@ export class RaftDriver implements ReplicatedNode {
     if (this.commitBroadcastTimer === null && this.node.commitBroadcastPending()) {
       this.armCommitBroadcast();
     }
+  }
+
+  /**
+   * Our leader's Raft port refuses connections: its host answered but its process is not running
+   * (crashed, killed or stopped). Waiting out the election timeout would leave the cluster
+   * without a leader for 1-2 s for nothing, so we forget the leader (we then grant pre-votes at
+   * once: etcd's ForgetLeader) and campaign after a random delay of up to --fast-failover-ms, so
+   * the followers that saw it too rarely split the vote. Safe whatever the truth: a live leader
+   * keeps its followers in its lease, they refuse our pre-vote, and nothing changes.
+   */
+  private onPeerPortClosed(peerId: NodeId): void {
+    if (this.config.fastFailoverMs === 0 || this.stopped || this.leaderGoneTimer !== null) return;
+    if (this.softState.role !== 'follower' || this.softState.leaderId !== peerId) return;
+    if (!this.node.forgetLeader()) return;
+    const delayMs = randomInt(0, this.config.fastFailoverMs + 1);
+    this.logger.warn('the leader\'s raft port refuses connections: its process is gone; forgetting it and campaigning', {
+      leader: peerId,
+      campaignInMs: delayMs,
+    });
+    this.leaderGoneTimer = setTimeout(() => {
+      this.leaderGoneTimer = null;
+      // Another node may have won meanwhile (we then follow it), or the old leader spoke again.
+      if (this.stopped || this.node.status().leaderId !== '') return;
+      this.node.campaign();
+      this.scheduleProcess();
+    }, delayMs);
+    this.scheduleProcess();
   }
 
   /**
@@ -946,6 +976,7 @@ export class RaftDriver implements ReplicatedNode {
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitBroadcastTimer) clearTimeout(this.commitBroadcastTimer);
+    if (this.leaderGoneTimer) clearTimeout(this.leaderGoneTimer);
     this.snapshotEncoding?.job.abandon();
     this.snapshotEncoding = null;
     await this.lastWrite;

@@ -522,6 +522,47 @@ t.test('check-quorum: a leader cut off from a quorum steps down; followers with 
   t.same(sentBy(c2, 'b', 'voteResp'), []);
 });
 
+t.test('forgetLeader: followers that believe the leader dead elect a new one without waiting out the timeout', async (t) => {
+  const c = elected(['a', 'b', 'c']);
+  const term = c.raft('a').currentTerm();
+  c.isolate('a'); // the leader's process is gone
+  t.equal(c.raft('a').forgetLeader(), false, 'a leader has no leader to forget');
+  // Without forgetting: b's campaign is ignored by c, which is still in a's lease.
+  c.raft('b').campaign();
+  c.stabilize();
+  t.equal(c.leader(), 'a', 'c ignored the pre-vote: nobody else leads yet');
+  t.equal(c.raft('c').status().leaderId, 'a');
+  t.equal(c.raft('b').currentTerm(), term, 'a failed pre-vote bumps no term');
+  // c forgets a (its connection to a was refused): b's next campaign wins at once, no tick needed.
+  t.equal(c.raft('c').forgetLeader(), true);
+  t.equal(c.raft('c').status().leaderId, '');
+  t.equal(c.raft('c').currentTerm(), term, 'forgetting changes no term');
+  t.equal(c.raft('c').forgetLeader(), false, 'nothing left to forget');
+  c.raft('b').campaign();
+  c.stabilize();
+  t.equal(c.raft('b').currentRole(), 'leader', 'elected without a single tick');
+  t.equal(c.raft('b').currentTerm(), term + 1);
+});
+
+t.test('forgetLeader: a live leader is undisturbed, and lease reads refuse it', async (t) => {
+  const c = elected(['a', 'b', 'c']);
+  const term = c.raft('a').currentTerm();
+  // b wrongly thinks a is gone and campaigns: c still hears from a and ignores it.
+  t.equal(c.raft('b').forgetLeader(), true);
+  c.raft('b').campaign();
+  c.stabilize();
+  c.tickAll();
+  c.stabilize();
+  t.equal(c.leader(), 'a', 'a still leads');
+  t.equal(c.raft('a').currentTerm(), term, 'no term was bumped');
+  t.equal(c.raft('b').status().leaderId, 'a', 'b follows a again once it hears from it');
+  const lease = new Cluster(['a', 'b', 'c'], { readOnly: 'lease' });
+  lease.raft('a').campaign();
+  lease.stabilize();
+  t.equal(lease.raft('b').forgetLeader(), false, 'lease reads rest on followers honouring the lease');
+  t.equal(lease.raft('b').status().leaderId, 'a');
+});
+
 t.test('ReadIndex: served after a quorum heartbeat round, not by a leader that lost its quorum', async (t) => {
   const c = elected(['a', 'b', 'c']);
   const a = c.raft('a');

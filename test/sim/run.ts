@@ -1,7 +1,7 @@
 // CLI for the simulator: `npm run sim` runs SIM_SEEDS schedules (default 2000) from SIM_SEED
 // (default 1), prints progress and a summary, and on the first failure prints the violation, the
 // tail of its trace, and exactly one `reproduce:` line, then exits 1.
-// Optional: SIM_BUG=noPreVoteTermCheck|commitPreviousTermByCounting|grantVoteTwice|countSelfBeforePersist runs a broken
+// Optional: SIM_BUG=noPreVoteTermCheck|commitPreviousTermByCounting|grantVoteTwice|countSelfBeforePersist|forgetLeaderClearsVote runs a broken
 // core (to watch the checkers catch it); SIM_TICKS / SIM_LIVENESS_TICKS change schedule length.
 
 import { runSchedule, type SimStats } from './simulator';
@@ -52,7 +52,7 @@ function main(): void {
     `sim: ${count} schedules from seed ${first} passed in ${secs.toFixed(1)} s (${(count / secs).toFixed(0)} schedules/s)\n` +
       `  ticks ${t.ticks}, messages ${t.messages} (dropped ${t.dropped}, duplicated ${t.duplicated})\n` +
       `  faults: crashes ${t.crashes}, restarts ${t.restarts}, partitions ${t.partitions}, pauses ${t.pauses}\n` +
-      `  snapshots taken ${t.snapshots}, installed from leader ${t.snapshotsInstalled}, made on demand ${t.snapshotsOnDemand}, freed after release ${t.snapshotsFreed}, conf changes ${t.confChanges}, transfers ${t.transfers}, elections ${t.elections}, pipelined Readys ${t.pipelinedReadys}\n` +
+      `  snapshots taken ${t.snapshots}, installed from leader ${t.snapshotsInstalled}, made on demand ${t.snapshotsOnDemand}, freed after release ${t.snapshotsFreed}, conf changes ${t.confChanges}, transfers ${t.transfers}, leaders forgotten ${t.leadersForgotten}, elections ${t.elections}, pipelined Readys ${t.pipelinedReadys}\n` +
       `  proposals ${t.proposals} (acknowledged ${t.acked}), linearizable reads ${t.reads} (served ${t.readsServed})`,
   );
 }

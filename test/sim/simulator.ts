@@ -54,6 +54,8 @@ export interface SimStats {
   pipelinedReadys: number;
   confChanges: number;
   transfers: number;
+  /** Followers that forgot a leader they found gone (fast failover), or wrongly thought so. */
+  leadersForgotten: number;
   proposals: number;
   acked: number;
   reads: number;
@@ -131,6 +133,10 @@ interface Faults {
 export class Simulation {
   private readonly rng: Prng;
   private readonly releaseRng: Prng;
+  /** Draws for the driver's fast failover (forgetLeader, then campaign), a stream of their own too. */
+  private readonly failoverRng: Prng;
+  /** Campaigns the drivers scheduled after forgetting a leader: at micro-step `at`, on that incarnation. */
+  private pendingCampaigns: Array<{ readonly raft: RaftNode; readonly id: NodeId; readonly at: number }> = [];
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly network = new Map<number, Message[]>();
   private readonly blocked = new Map<string, number>(); // "from>to" -> heal time
@@ -157,6 +163,7 @@ export class Simulation {
     // Its own stream, so that when snapshots are released leaves every other draw as it was: the
     // schedules a seed replays (and the seeds that catch the broken variants) stay the same.
     this.releaseRng = new Prng(options.seed ^ 0x5eed5eed);
+    this.failoverRng = new Prng(options.seed ^ 0x0fa11ed0);
     this.tracing = options.trace === true;
     const rng = this.rng;
     const size = rng.pick([1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7]);
@@ -177,6 +184,7 @@ export class Simulation {
       pipelinedReadys: 0,
       confChanges: 0,
       transfers: 0,
+      leadersForgotten: 0,
       proposals: 0,
       acked: 0,
       reads: 0,
@@ -290,6 +298,8 @@ export class Simulation {
     if (rng.chance(this.faults.readRate)) this.clientRead();
     if (faulty) this.injectFaults();
     else if (rng.chance(this.faults.snapshotRate)) this.takeSnapshot();
+    if (faulty && this.failoverRng.chance(0.002)) this.spuriousLeaderGone();
+    this.runPendingCampaigns();
     for (const n of this.nodes.values()) this.drive(n);
     this.checkLeaders();
     if (this.now % 64 === 0) this.checkLogMatching();
@@ -363,11 +373,47 @@ export class Simulation {
   private crash(n: SimNode): void {
     this.log(`crash ${n.id}${n.inflight.length > 0 ? ` (losing ${n.inflight.length} unpersisted Ready)` : ''}`);
     this.stats.crashes++;
+    // As the server's driver: followers find the dead leader's port closed (most of the time).
+    for (const f of this.nodes.values()) {
+      if (f !== n && this.isRunning(f) && f.raft!.status().leaderId === n.id && this.failoverRng.chance(0.8)) this.leaderGone(f);
+    }
     n.raft = null;
     n.inflight = [];
     n.unreleasedSnapshot = null;
     // Writes made without fsync since the last synced one may be lost (or not).
     if (this.rng.chance(0.5)) n.disk.hardState = n.disk.syncedHardState;
+  }
+
+  /**
+   * The driver's fast failover: the follower forgets its leader and campaigns after a random
+   * delay of up to a tick, unless a leader appears meanwhile.
+   */
+  private leaderGone(f: SimNode): void {
+    if (!f.raft!.forgetLeader()) return;
+    this.stats.leadersForgotten++;
+    const at = this.now + this.failoverRng.int(0, MICRO_PER_TICK);
+    this.log(`${f.id} forgets its leader, campaigns at ${at}`);
+    this.pendingCampaigns.push({ raft: f.raft!, id: f.id, at });
+  }
+
+  /** A follower wrongly believes its live leader gone (a refused connection to a restarting listener). */
+  private spuriousLeaderGone(): void {
+    const followers = [...this.nodes.values()].filter((n) => this.isRunning(n) && n.raft!.status().role === 'follower' && n.raft!.status().leaderId !== '');
+    if (followers.length > 0) this.leaderGone(this.failoverRng.pick(followers));
+  }
+
+  private runPendingCampaigns(): void {
+    if (this.pendingCampaigns.length === 0) return;
+    const due = this.pendingCampaigns.filter((c) => c.at <= this.now);
+    if (due.length === 0) return;
+    this.pendingCampaigns = this.pendingCampaigns.filter((c) => c.at > this.now);
+    for (const c of due) {
+      const n = this.nodes.get(c.id);
+      // The same incarnation, running, and still without a leader.
+      if (!n || n.raft !== c.raft || !this.isRunning(n) || c.raft.status().leaderId !== '') continue;
+      this.log(`${c.id} campaigns (fast failover)`);
+      c.raft.campaign();
+    }
   }
 
   /** The driver loop of one node: one Ready at a time, persisted before anything else. */

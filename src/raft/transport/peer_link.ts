@@ -27,6 +27,8 @@ export interface PeerLinkConfig {
   readonly queueMessagesMax: number;
   readonly writableBytesMax: number;
   readonly logger: TransportLogger;
+  /** A dial was refused (ECONNREFUSED): the peer's host is up but its process is not listening. */
+  readonly onPortClosed?: (peerId: string) => void;
 }
 
 export interface PeerLinkStats {
@@ -240,6 +242,7 @@ export class PeerLink {
       if (failure === null) failure = { kind: welcomed ? 'lost' : 'unreachable', detail: this.state === 'open' ? 'connection closed' : 'connection failed' };
       this.fail(failure.kind, failure.detail);
       this.scheduleRedial();
+      if (failure.detail === 'ECONNREFUSED') this.config.onPortClosed?.(this.peerId);
     });
   }
 

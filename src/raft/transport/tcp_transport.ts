@@ -44,6 +44,11 @@ export interface TcpTransportOptions<M extends WireMessage> {
   readonly writableBytesMax?: number;
   /** An inbound connection must say hello within this time. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * A dial to a peer was refused by its host (ECONNREFUSED): nothing listens on its Raft port,
+   * so its process is not running (a host that is down or cut off times out instead).
+   */
+  readonly onPeerPortClosed?: (peerId: NodeId) => void;
 }
 
 export interface TransportStats {
@@ -111,6 +116,7 @@ export class TcpTransport<M extends WireMessage = WireMessage> {
       queueMessagesMax: options.queueMessagesMax ?? 1_024,
       writableBytesMax: options.writableBytesMax ?? 16 * 1024 * 1024,
       logger: this.logger,
+      onPortClosed: options.onPeerPortClosed,
     };
     this.peers = withoutSelf(options.peers, this.nodeId);
   }
