@@ -637,7 +637,11 @@ export class RaftDriver implements ReplicatedNode {
       );
       return;
     }
-    await this.storage.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
+    // A Ready whose messages and applies wait for this write (a follower's or a candidate's): this
+    // node's Raft progress waits for it anyway, so when small it is written on the event loop,
+    // without the thread pool's two wake-ups (one client's p99 7.0 -> 5.5 ms on the bench machine).
+    // Client commands on this node wait at most that one write (~0.1-0.7 ms here).
+    await this.storage.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot, blocking: !ready.sendBeforePersist });
   }
 
   private handleReady(ready: Ready): void {
@@ -921,6 +925,7 @@ export class RaftDriver implements ReplicatedNode {
       fsyncCount: this.storage.stats().fsyncCount,
       fsyncAvgMicros: Math.round(this.storage.stats().fsyncAvgMicros),
       fsyncMaxMicros: this.storage.stats().fsyncMaxMicros,
+      blockingWrites: this.storage.stats().blockingWrites,
       proposalsPending: this.waiters.size,
       entriesPersisted: this.counters.entriesPersisted,
       appendMessagesSent: this.counters.appendMessagesSent,

@@ -11,6 +11,11 @@ t.test("a killed leader's followers elect a new leader without waiting out the e
   const leader = await cluster.leader();
   t.equal(await command(leader.port, ['SET', 'before', '1']), 'OK', 'the cluster takes writes');
   const survivors = cluster.aliveIds().filter((id) => id !== leader.id);
+  // On the way: followers write their small synced log appends on the event loop (no thread pool hop).
+  for (const id of survivors) {
+    const info = await cluster.info(id);
+    t.ok(Number(info.raft_fsync_on_event_loop) >= 1, `${id} (a follower) wrote on the event loop: ${info.raft_fsync_on_event_loop} of ${info.raft_fsync_count} fsyncs`);
+  }
 
   await cluster.kill(leader.id);
   const next = await cluster.leader(survivors, 2_500).catch((error: Error) => {

@@ -634,3 +634,27 @@ t.test('a commit-only hard state saved unsynced costs no write: it goes out with
   t.equal(storage.loaded().hardState.commit, 4, 'and the last one at close');
   await storage.close();
 });
+
+t.test('a blocking save is one write on the event loop when small and synced, and loads back like any other', async (t) => {
+  const dir = tempDir(t);
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: entries(1, 3, 1), blocking: true });
+  t.equal(s.stats().blockingWrites, 1, 'small and synced: written on the event loop');
+  await s.save({ entries: entries(4, 4, 1) });
+  t.equal(s.stats().blockingWrites, 1, 'not asked to block: the thread pool');
+  const big: Entry = { index: 5, term: 1, type: EntryType.Normal, data: Buffer.alloc(300 * 1024, 7) };
+  await s.save({ entries: [big], blocking: true });
+  t.equal(s.stats().blockingWrites, 1, 'larger than blockingAppendBytesMax: the thread pool, so the event loop never waits on a big write');
+  await s.save({ entries: entries(6, 6, 1), sync: false });
+  await s.save({ entries: entries(7, 7, 1), blocking: true });
+  t.equal(s.stats().blockingWrites, 1, 'after an unsynced write it takes write + fdatasync: the thread pool');
+  await Promise.all([s.save({ entries: entries(8, 8, 1), blocking: true }), s.save({ entries: entries(9, 9, 1), blocking: true }), s.save({ entries: entries(10, 10, 1) })]);
+  t.equal(s.stats().blockingWrites, 1, 'coalesced (one write) with an update that does not block: the thread pool');
+  await s.save({ entries: entries(11, 12, 1), blocking: true });
+  t.equal(s.stats().blockingWrites, 2);
+  t.equal(s.stats().fsyncCount, 6, 'every synced write was fsynced, whichever thread wrote it');
+  await s.close();
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.same(plain(r.loaded().entries), plain([...entries(1, 4, 1), big, ...entries(6, 12, 1)]));
+  await r.close();
+});

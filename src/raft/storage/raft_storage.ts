@@ -101,6 +101,12 @@ export interface StorageUpdate {
    * with a snapshot is always synced.
    */
   readonly sync?: boolean;
+  /**
+   * The caller has nothing to do until this update is durable (a follower's Ready, whose messages
+   * wait for it): a small synced write is then made on the event loop, without the thread pool's
+   * round trip (Wal.append's `blocking`). Coalesced updates block only if every one of them asks to.
+   */
+  readonly blocking?: boolean;
 }
 
 export interface StorageStats {
@@ -114,6 +120,8 @@ export interface StorageStats {
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   readonly snapshotBytes: number;
+  /** Synced appends written on the event loop (StorageUpdate.blocking). */
+  readonly blockingWrites: number;
 }
 
 
@@ -287,6 +295,7 @@ export class RaftStorage {
       fsyncLastMicros: this.fsyncLastMicros,
       fsyncAvgMicros: this.fsyncCount === 0 ? 0 : Math.round(this.fsyncTotalMicros / this.fsyncCount),
       fsyncMaxMicros: this.fsyncMaxMicros,
+      blockingWrites: this.wal.blockingAppends,
       firstIndex: this.firstIndex,
       lastIndex: this.lastIndex,
       snapshotIndex: this.snapshotIndex,
@@ -391,7 +400,7 @@ export class RaftStorage {
       sync = true;
       await this.storeSnapshot(snapshot.meta, snapshot.data, updates[0].hardState ?? null);
     }
-    const seq = await this.wal.append(records, sync);
+    const seq = await this.wal.append(records, sync, updates.every((u) => u.blocking === true));
     if (sync) {
       const micros = Number((process.hrtime.bigint() - started) / 1000n);
       this.fsyncCount++;

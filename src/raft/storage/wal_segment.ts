@@ -187,6 +187,12 @@ export async function writeFully(fd: number, bytes: Uint8Array, position: number
   while (done < bytes.length) done += await writeAt(fd, bytes, done, bytes.length - done, position + done);
 }
 
+/** writeFully with synchronous system calls, on the calling thread. */
+export function writeFullySync(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
 const zeros = Buffer.alloc(1024 * 1024);
 
 /** Writes zeros over [from, to). */

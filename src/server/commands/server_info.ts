@@ -149,6 +149,7 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['raft_fsync_count', status.fsyncCount],
         ['raft_fsync_avg_usec', status.fsyncAvgMicros],
         ['raft_fsync_max_usec', status.fsyncMaxMicros],
+        ['raft_fsync_on_event_loop', status.blockingWrites],
         ['raft_entries_persisted', status.entriesPersisted],
         ['raft_entries_per_fsync', ratio(status.entriesPersisted, status.fsyncCount)],
         ['raft_append_messages_sent', status.appendMessagesSent],
