@@ -74,9 +74,9 @@ Options for serve:
   --tick-ms 100, --election-ticks 10   Raft timing (election timeout = tick-ms * election-ticks)
   --commit-broadcast-delay-ms 2 how long an idle leader waits before telling followers of a commit
                                 that no append carried (0: at once, as etcd)
-  --fast-failover-ms 100        a follower that finds its leader's Raft port closed (the process
-                                is gone) campaigns within this many ms instead of waiting out the
-                                election timeout (0: off)
+  --fast-failover-ms 100        followers that find their leader's Raft port closed (the process
+                                is gone) campaign in turn within this many ms instead of waiting
+                                out the election timeout (0: off)
   --log-level info              debug | info | warn | error (JSON lines on stderr)
 
 Test-only (the fault-injection suite; never in production):

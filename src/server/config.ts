@@ -59,8 +59,8 @@ export interface ServerConfig {
   commitBroadcastDelayMs: number;
   /**
    * A follower that finds its leader's Raft port closed (connection refused: the leader's process
-   * is gone) forgets the leader and campaigns within a random delay of up to this many ms,
-   * instead of waiting out the election timeout. 0: off (wait for the election timeout).
+   * is gone) forgets the leader and campaigns within this many ms, the survivors in turn in
+   * node-id order, instead of waiting out the election timeout. 0: off (wait for the election timeout).
    */
   fastFailoverMs: number;
   /** The leader's expiry sweep period and the most keys one expire entry carries. */
