@@ -124,6 +124,11 @@ export class ClusterLink {
     this.transport.send(withEntryTuples(messages) as LinkMessage[]);
   }
 
+  /** Writes the Raft messages sent so far this turn to their sockets now. */
+  flushRaft(): void {
+    this.transport.flushNow();
+  }
+
   setPeers(peers: ReadonlyMap<NodeId, string>): void {
     this.peers = new Map(peers);
     this.transport.setPeers(this.peers);

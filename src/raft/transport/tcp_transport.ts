@@ -163,6 +163,13 @@ export class TcpTransport<M extends WireMessage = WireMessage> {
     }
   }
 
+  /** Writes what send() queued now, instead of at the end of this event-loop turn. */
+  flushNow(): void {
+    if (this.flushScheduled === null) return;
+    clearImmediate(this.flushScheduled);
+    this.flush();
+  }
+
   /** Applies a membership change: dials new peers, drops removed ones (and their inbound connections). */
   setPeers(peers: ReadonlyMap<NodeId, string>): void {
     const next = withoutSelf(peers, this.nodeId);
