@@ -50,6 +50,8 @@ type SnapshotReason = 'log compaction' | 'a follower needs one';
 
 /** Keys a snapshot encodes per turn of the event loop (~4 ms of work at 1M locks). */
 const SNAPSHOT_SLICE_KEYS = 8192;
+/** How many times a follower that found its leader gone campaigns, one --fast-failover-ms round apart, before leaving it to the election timeout. */
+const FAST_FAILOVER_ROUNDS = 3;
 /** A leader's write of at most this many entries, alone in flight, is made on the event loop (light load: one client's writes are single entries). */
 const LEADER_BLOCKING_ENTRIES_MAX = 2;
 
@@ -588,14 +590,28 @@ export class RaftDriver implements ReplicatedNode {
       leader: peerId,
       campaignInMs: delayMs,
     });
+    this.fastCampaign(delayMs, FAST_FAILOVER_ROUNDS, this.node.status().term);
+    this.scheduleProcess();
+  }
+
+  /**
+   * Campaigns after delayMs unless a leader appeared, then again one round later while none has,
+   * up to `rounds` times. A pre-vote made before another survivor noticed the leader's death is
+   * ignored by it (it still honours the lease); when that survivor's own turn comes, its log may
+   * be behind ours, so our vote refuses it too. Without another round, both then wait out an
+   * election timeout (1.2 s in one of 15 kills under load). Stops once any election got past
+   * its pre-vote (the term moved on from `term`): that one will settle it.
+   */
+  private fastCampaign(delayMs: number, rounds: number, term: number): void {
     this.leaderGoneTimer = setTimeout(() => {
       this.leaderGoneTimer = null;
+      const status = this.node.status();
       // Another node may have won meanwhile (we then follow it), or the old leader spoke again.
-      if (this.stopped || this.node.status().leaderId !== '') return;
+      if (this.stopped || status.leaderId !== '' || status.term !== term || status.role === 'leader') return;
       this.node.campaign();
       this.scheduleProcess();
+      if (rounds > 1) this.fastCampaign(this.config.fastFailoverMs, rounds - 1, term);
     }, delayMs);
-    this.scheduleProcess();
   }
 
   /**
