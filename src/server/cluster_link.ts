@@ -21,6 +21,8 @@ interface Hello {
   readonly clientAddress: string;
   /** Identifies this node's data dir (its creation time); a different one means the data was lost. */
   readonly incarnation: string;
+  /** Master names Sentinel clients asked this node about, so every node names them in +switch-master. */
+  readonly sentinelNames?: readonly string[];
 }
 
 interface Refuse {
@@ -77,6 +79,10 @@ export interface ClusterLinkOptions {
   readonly onRefused: (by: NodeId, reason: string) => void;
   /** A dial to a peer's Raft port was refused: its host is up but its process is not running. */
   readonly onPeerPortClosed?: (peerId: NodeId) => void;
+  /** Master names Sentinel clients asked this node about, told to every peer in each hello. */
+  readonly sentinelNames?: () => readonly string[];
+  /** A peer's hello listed the master names its Sentinel clients asked about. */
+  readonly onSentinelNames?: (names: readonly string[]) => void;
 }
 
 export const forwardUncertain = new ErrorReply(
@@ -194,13 +200,15 @@ export class ClusterLink {
     this.refused.delete(nodeId);
   }
 
-  private sayHello(): void {
+  /** Tells every peer where we serve clients (and the rest of the hello) now, not at the next interval. */
+  sayHello(): void {
     const clientAddress = this.options.clientAddress();
     if (clientAddress === '') return;
+    const sentinelNames = this.options.sentinelNames?.() ?? [];
     const hellos: Hello[] = [];
     for (const peer of this.peers.keys()) {
       if (peer !== this.options.nodeId) {
-        hellos.push({ type: 'ql.hello', from: this.options.nodeId, to: peer, term: 0, clientAddress, incarnation: this.options.incarnation });
+        hellos.push({ type: 'ql.hello', from: this.options.nodeId, to: peer, term: 0, clientAddress, incarnation: this.options.incarnation, sentinelNames });
       }
     }
     this.transport.send(hellos);
@@ -212,6 +220,9 @@ export class ClusterLink {
       case 'ql.hello':
         this.clientAddresses.set(message.from, message.clientAddress);
         this.options.onHello(message.from, message.incarnation);
+        if (Array.isArray(message.sentinelNames)) {
+          this.options.onSentinelNames?.(message.sentinelNames.filter((name): name is string => typeof name === 'string'));
+        }
         return;
       case 'ql.refuse':
         this.options.onRefused(message.from, message.reason);

@@ -26,7 +26,7 @@ export interface ServerConfig {
   /** The cluster's id; '' derives it from the founding --peers list (what every founder computes). */
   clusterId: string;
   followerMode: FollowerMode;
-  /** The master name SENTINEL MASTERS reports; any name is answered by get-master-addr-by-name. */
+  /** The master name SENTINEL MASTERS reports first (then names clients asked about); any name is answered by get-master-addr-by-name. */
   sentinelName: string;
   databases: number;
 

@@ -85,6 +85,9 @@ export interface RaftDriverOptions {
   readonly onLeaderChange?: (oldAddress: string, newAddress: string) => void;
   /** The node must stop: it can no longer take part safely (e.g. its data dir was wiped). */
   readonly onFatal?: (message: string) => void;
+  /** Sentinel master names asked about here, and those the peers were asked about (see ClusterLink's hello). */
+  readonly sentinelNames?: () => readonly string[];
+  readonly onSentinelNames?: (names: readonly string[]) => void;
 }
 
 export class RaftDriver implements ReplicatedNode {
@@ -99,6 +102,8 @@ export class RaftDriver implements ReplicatedNode {
   private readonly raftAddresses = new Map<string, string>();
   private readonly onLeaderChange: (oldAddress: string, newAddress: string) => void;
   private readonly onFatal: (message: string) => void;
+  private readonly sentinelNames: () => readonly string[];
+  private readonly onSentinelNames: (names: readonly string[]) => void;
   /** This data dir's identity: when it was created. A wiped dir gets a new one. */
   private incarnation = '';
   /** Member incarnations this leader has proposed and not yet seen applied. */
@@ -163,6 +168,8 @@ export class RaftDriver implements ReplicatedNode {
     this.logger = options.logger;
     this.onLeaderChange = options.onLeaderChange ?? (() => undefined);
     this.onFatal = options.onFatal ?? ((message) => this.logger.error(message));
+    this.sentinelNames = options.sentinelNames ?? (() => []);
+    this.onSentinelNames = options.onSentinelNames ?? (() => undefined);
     const spread = createHash('sha1').update(this.config.nodeId).digest().readUInt32BE(0) / 2 ** 32;
     this.snapshotThreshold = Math.round(this.config.snapshotEntries * (1 + 0.25 * spread));
   }
@@ -249,6 +256,8 @@ export class RaftDriver implements ReplicatedNode {
         onHello: (nodeId, incarnation) => this.checkIncarnation(nodeId, incarnation),
         onRefused: (by, reason) => this.onFatal(`node ${by} refused this node: ${reason}`),
         onPeerPortClosed: (peerId) => this.onPeerPortClosed(peerId),
+        sentinelNames: this.sentinelNames,
+        onSentinelNames: this.onSentinelNames,
       });
       await this.link.start();
     }
@@ -759,6 +768,11 @@ export class RaftDriver implements ReplicatedNode {
    * writes. The leader refuses it until it is removed and added again (RAFT.REMOVENODE, then
    * RAFT.ADDNODE).
    */
+  /** A Sentinel master name was asked about here for the first time: tell the peers now. */
+  sentinelNamesChanged(): void {
+    this.link?.sayHello();
+  }
+
   private checkIncarnation(nodeId: string, incarnation: string): void {
     if (typeof incarnation !== 'string' || incarnation === '') return;
     // Only a leader that has applied its own term's 'leader' entry (so everything committed before

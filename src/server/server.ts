@@ -75,6 +75,12 @@ export class Server implements ServerApi, ClientHost {
       stateMachine: this.stateMachine,
       logger: logger.child({ component: 'raft' }),
       onLeaderChange: (oldAddress, newAddress) => this.announceSwitchMaster(oldAddress, newAddress),
+      // A name asked about on any node is announced by every node: after a fast failover the
+      // survivors publish +switch-master before any client has asked them anything.
+      sentinelNames: () => [...this.sentinelNames],
+      onSentinelNames: (names) => {
+        for (const name of names) this.learnSentinelName(name);
+      },
       onFatal: (message) => {
         this.logger.error(`stopping: ${message}`);
         void this.stop().finally(() => process.exit(3));
@@ -129,11 +135,18 @@ export class Server implements ServerApi, ClientHost {
     this.clientsById.set(client.id, client);
   }
 
-  /** Master names Sentinel clients asked about; +switch-master is published for each (bounded). */
+  /** Master names Sentinel clients asked about, here or on a peer; +switch-master is published for each (bounded). */
   readonly sentinelNames = new Set<string>();
 
   noteSentinelName(name: string): void {
-    if (this.sentinelNames.size < 16) this.sentinelNames.add(name);
+    if (this.learnSentinelName(name)) this.driver.sentinelNamesChanged();
+  }
+
+  /** Adds a master name (at most 16, of at most 256 bytes); true when it is new. */
+  private learnSentinelName(name: string): boolean {
+    if (this.sentinelNames.has(name) || this.sentinelNames.size >= 16 || Buffer.byteLength(name) > 256) return false;
+    this.sentinelNames.add(name);
+    return true;
   }
 
   /** Sentinel's failover notice, on this node's pub/sub: `<name> <old-ip> <old-port> <new-ip> <new-port>`. */

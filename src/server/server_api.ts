@@ -86,6 +86,8 @@ export interface ServerApi {
   killClient(client: Client): void;
   /** Remembers a master name a Sentinel client asked for, to name it in +switch-master. */
   noteSentinelName(name: string): void;
+  /** Master names asked about here or on a peer (SENTINEL MASTERS lists them after the configured one). */
+  readonly sentinelNames: ReadonlySet<string>;
   /** Applies a CONFIG SET; returns an error text or null. */
   setConfig(name: string, value: string): string | null;
 }

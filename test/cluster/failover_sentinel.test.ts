@@ -4,7 +4,8 @@
 // killed with -9 mid-load. Checks: a write sent after the kill is acknowledged within 3 s; no two
 // holders of the lock at once and tokens only grow across the failover; after the load stops,
 // every acknowledged key has its value on both survivors and, once restarted, on the old leader;
-// the survivors publish Sentinel's +switch-master naming the new leader's client address.
+// both survivors publish Sentinel's +switch-master naming the clients' master name and the new
+// leader's client address.
 
 import t from 'tap';
 import Redis from 'ioredis';
@@ -41,12 +42,14 @@ t.test('kill -9 of the leader under a Sentinel-mode lock and write load', async 
   t.ok(failoverMs < 3000, `a new leader serves writes within 3 s of the kill (${failoverMs} ms)`);
 
   const fresh = await cluster.leader(cluster.aliveIds());
-  await waitFor('+switch-master from both survivors', () => switches.filter((m) => m.endsWith(` 127.0.0.1 ${fresh.port}`)).length >= 2, 10_000);
+  // Both survivors name 'mymaster', though the clients may have asked only one node about it (the
+  // first sentinel in their list that answered): a name asked anywhere travels in the nodes' hellos.
+  // Before that, the other survivor announced only its default name once failover got fast enough
+  // to finish before any client asked it.
+  const named = () => switches.filter((m) => m.startsWith('mymaster ') && m.endsWith(` 127.0.0.1 ${fresh.port}`)).length;
+  await waitFor("+switch-master naming 'mymaster' from both survivors", () => named() >= 2, 10_000).catch(() => undefined);
   t.comment(`+switch-master messages: ${JSON.stringify(switches)}`);
-  t.ok(
-    switches.some((m) => m.startsWith('mymaster ') && m.endsWith(` 127.0.0.1 ${fresh.port}`)),
-    `+switch-master names the master 'mymaster' and the new leader ${fresh.id} at 127.0.0.1:${fresh.port}`,
-  );
+  t.ok(named() >= 2, `both survivors' +switch-master name the master 'mymaster' and the new leader ${fresh.id} at 127.0.0.1:${fresh.port}`);
   // Sentinel's message carries the old master's address too, even when a node saw no leader in between.
   t.ok(switches.some((m) => m === `mymaster 127.0.0.1 ${leader.port} 127.0.0.1 ${fresh.port}`), `+switch-master names the old master 127.0.0.1:${leader.port}`);
 

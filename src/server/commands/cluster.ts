@@ -152,8 +152,14 @@ function sentinel(ctx: CommandContext, argv: string[]): Reply {
       return masterFields(server, argv[2]) ?? new ErrorReply('ERR No such master with that name');
     }
     case 'masters': {
-      const fields = masterFields(server, server.config.sentinelName);
-      return fields === null ? [] : [fields];
+      // The configured name, then every name a client asked about on any node (all are this leader).
+      const names = new Set([server.config.sentinelName, ...server.sentinelNames]);
+      const out: Reply[] = [];
+      for (const name of names) {
+        const fields = masterFields(server, name);
+        if (fields !== null) out.push(fields);
+      }
+      return out;
     }
     case 'replicas':
     case 'slaves': {
