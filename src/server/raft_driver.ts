@@ -590,7 +590,8 @@ export class RaftDriver implements ReplicatedNode {
     // would pass their pre-votes together often enough (1 failover in 10 in the bench) to split
     // the vote, and a split waits out a whole election timeout. A survivor whose log is behind
     // loses its pre-vote, and the next one in turn, which is not behind, wins.
-    const survivors = this.node.status().conf.voters.filter((id) => id !== peerId).sort();
+    const status = this.node.status();
+    const survivors = status.conf.voters.filter((id) => id !== peerId).sort();
     const rank = survivors.indexOf(this.config.nodeId);
     if (rank < 0 || !this.node.forgetLeader()) return;
     const slotMs = this.config.fastFailoverMs / survivors.length;
@@ -599,7 +600,7 @@ export class RaftDriver implements ReplicatedNode {
       leader: peerId,
       campaignInMs: delayMs,
     });
-    this.fastCampaign(delayMs, FAST_FAILOVER_ROUNDS, this.node.status().term);
+    this.fastCampaign(delayMs, FAST_FAILOVER_ROUNDS, status.term);
     this.scheduleProcess();
   }
 
@@ -761,6 +762,11 @@ export class RaftDriver implements ReplicatedNode {
     }
   }
 
+  /** A Sentinel master name was asked about here for the first time: tell the peers now. */
+  sentinelNamesChanged(): void {
+    this.link?.sayHello();
+  }
+
   /**
    * A member said hello with its data dir's incarnation. The first one the cluster hears for a
    * member is recorded in the log; a different one later means the member lost its data (a wiped
@@ -768,11 +774,6 @@ export class RaftDriver implements ReplicatedNode {
    * writes. The leader refuses it until it is removed and added again (RAFT.REMOVENODE, then
    * RAFT.ADDNODE).
    */
-  /** A Sentinel master name was asked about here for the first time: tell the peers now. */
-  sentinelNamesChanged(): void {
-    this.link?.sayHello();
-  }
-
   private checkIncarnation(nodeId: string, incarnation: string): void {
     if (typeof incarnation !== 'string' || incarnation === '') return;
     // Only a leader that has applied its own term's 'leader' entry (so everything committed before
@@ -960,6 +961,7 @@ export class RaftDriver implements ReplicatedNode {
 
   status(): NodeStatus {
     const s = this.node.status();
+    const disk = this.storage.stats();
     return {
       nodeId: this.config.nodeId,
       clusterId: this.clusterId(),
@@ -972,10 +974,10 @@ export class RaftDriver implements ReplicatedNode {
       snapshotIndex: this.lastSnapshotIndex,
       voters: s.conf.voters,
       learners: s.conf.learners,
-      fsyncCount: this.storage.stats().fsyncCount,
-      fsyncAvgMicros: Math.round(this.storage.stats().fsyncAvgMicros),
-      fsyncMaxMicros: this.storage.stats().fsyncMaxMicros,
-      blockingWrites: this.storage.stats().blockingWrites,
+      fsyncCount: disk.fsyncCount,
+      fsyncAvgMicros: Math.round(disk.fsyncAvgMicros),
+      fsyncMaxMicros: disk.fsyncMaxMicros,
+      blockingWrites: disk.blockingWrites,
       proposalsPending: this.waiters.size,
       entriesPersisted: this.counters.entriesPersisted,
       appendMessagesSent: this.counters.appendMessagesSent,

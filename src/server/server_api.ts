@@ -25,7 +25,7 @@ export interface NodeStatus {
   readonly fsyncCount: number;
   readonly fsyncAvgMicros: number;
   readonly fsyncMaxMicros: number;
-  /** Synced log writes made on the event loop (a follower's small ones) rather than the thread pool. */
+  /** Synced log writes made on the event loop (a follower's small ones, a leader's at light load) rather than the thread pool. */
   readonly blockingWrites: number;
   readonly proposalsPending: number;
   /** Log entries written to disk: with fsyncCount, how many entries share one fsync. */

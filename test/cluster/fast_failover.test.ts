@@ -27,7 +27,7 @@ t.test("a killed leader's followers elect a new leader without waiting out the e
     return null;
   });
   if (next === null) return;
-  t.not(next.id, leader.id);
+  t.not(next.id, leader.id, `the new leader (${next.id}) is a survivor`);
   t.equal(await command(next.port, ['GET', 'before']), '1', 'the new leader has the acknowledged write');
   t.equal(await command(next.port, ['SET', 'after', '1']), 'OK', 'and takes new writes');
   const saw = survivors.filter((id) => /raft port refuses connections: its process is gone/.test(cluster.node(id).log));

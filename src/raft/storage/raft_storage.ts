@@ -103,7 +103,7 @@ export interface StorageUpdate {
   readonly sync?: boolean;
   /**
    * The caller has nothing to do until this update is durable (a follower's Ready, whose messages
-   * wait for it): a small synced write is then made on the event loop, without the thread pool's
+   * wait for it, or a leader's lone small write at light load): a small synced write is then made on the event loop, without the thread pool's
    * round trip (Wal.append's `blocking`). Coalesced updates block only if every one of them asks to.
    */
   readonly blocking?: boolean;

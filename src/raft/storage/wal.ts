@@ -232,11 +232,13 @@ export class Wal {
       let records = payloads;
       if (this.offset + framedBytes(records) > this.active.sizeBytes) records = await this.rollover(payloads);
       const framed = frameRecords(records, this.crc);
-      if (sync && !this.unsynced && blocking && framed.bytes.length <= blockingAppendBytesMax) {
-        writeFullySync(this.active.dsyncFd, framed.bytes, this.offset);
-        this.blockingAppends++;
-      } else if (sync && !this.unsynced) {
-        await writeFully(this.active.dsyncFd, framed.bytes, this.offset);
+      if (sync && !this.unsynced) {
+        if (blocking && framed.bytes.length <= blockingAppendBytesMax) {
+          writeFullySync(this.active.dsyncFd, framed.bytes, this.offset);
+          this.blockingAppends++;
+        } else {
+          await writeFully(this.active.dsyncFd, framed.bytes, this.offset);
+        }
       } else {
         await writeFully(this.active.fd, framed.bytes, this.offset);
         if (sync) await fsFdatasync(this.active.fd);
