@@ -5,6 +5,7 @@
 // so files running in parallel never share keys.
 
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import Redis from 'ioredis';
 import { freePort, ping as answersPing, waitFor } from '../helpers/net';
 
@@ -108,7 +109,10 @@ export async function startCluster(t: Teardown, n: number): Promise<ClusterNode[
         await exited;
       }
     };
-    t.teardown(kill);
+    t.teardown(async () => {
+      await kill();
+      fs.rmSync(spec.dataDir, { recursive: true, force: true });
+    });
     nodes.push({ kind: 'quorumlock', host: '127.0.0.1', port: spec.port, native: true, nodeId: spec.nodeId, kill });
     await waitFor(`cluster node ${spec.nodeId} on port ${spec.port} (output: ${output})`, () => answersPing(spec.port), 15_000, 50);
   }

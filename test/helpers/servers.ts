@@ -76,6 +76,9 @@ export async function startServerProcess(
       child.kill('SIGKILL');
       await exited;
     }
+    // A data dir made here goes too (its WAL segment alone is 64 MiB): left behind, a full test
+    // run filled ~10 GB of /tmp.
+    if (options.dataDir === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
   });
   await waitFor(`quorumlock on port ${port} to answer PING (output so far: ${output})`, () => ping(port), 15_000, 50);
   return { port, dataDir, child, output: () => output, exited };
