@@ -9,7 +9,15 @@ import t from 'tap';
 import { RedlockMutex } from 'redis-semaphore';
 import Redlock from 'redlock5';
 import { startTarget, ioredisClient, waitFor, type Target } from './target';
-import { runContention, CONTENDERS, RETRIES, RETRY_MS, type Contender } from './harness';
+import { runContention, RETRIES, RETRY_MS, type Contender } from './harness';
+
+// Half the single-server tests' 20 contenders. The Redlock algorithm itself livelocks under
+// contention: when a lock is freed, the contenders retrying at that moment race on all three
+// servers, each server grants a different one, none has 2 of 3, all release and retry. With 20
+// contenders retrying every 5-10 ms, each attempt 6 synced writes here, one contender in a run of
+// the session of 2026-11-23 used up its 3,000 retries (22 s) that way; passing runs took 2-10 s.
+// Mutual exclusion and exact counts are what this file checks, and 10 contenders still check them.
+const CONTENDERS = 10;
 
 async function threeTargets(t: tap.Test): Promise<Target[]> {
   return [await startTarget(t), await startTarget(t), await startTarget(t)];
