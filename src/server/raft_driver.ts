@@ -236,6 +236,12 @@ export class RaftDriver implements ReplicatedNode {
         clockMs: () => this.clockMs(),
         onRaftMessage: (message: Message) => {
           if (this.stopped) return;
+          // An acknowledgement that commits entries is acted on now (apply, reply, send the new
+          // commit index) rather than in the check phase, after every other socket this poll
+          // phase has ready (under load, dozens of clients' requests). A/B on one cluster, turns
+          // alternated so the machine's drift cancels: lock cycles at 50 clients +2%, +5%, +6%
+          // and +6% in four runs, SET -c 50 -P 16 +9%, SET -c 50 +6%; one client unchanged.
+          const committedBefore = message.type === 'appResp' ? this.node.committedIndex() : -1;
           try {
             this.node.step(message);
           } catch (error) {
@@ -248,7 +254,8 @@ export class RaftDriver implements ReplicatedNode {
             );
             return;
           }
-          this.scheduleProcess();
+          if (committedBefore >= 0 && this.node.committedIndex() > committedBefore) this.pump();
+          else this.scheduleProcess();
         },
         executeForwarded: (db, argv) => (db === ADMIN_DB ? Promise.resolve(this.adminHere(argv)) : this.writeHere(db, argv)),
         clientAddress: () => this.clientAddresses.get(config.nodeId) ?? '',
