@@ -229,15 +229,16 @@ async function runPairedRounds(results: Results): Promise<void> {
   }
 }
 
-/** quorumlock's cycles/s over `other`'s in each paired round that measured both. */
+/** quorumlock's cycles/s over `other`'s in one paired round; undefined unless it measured both. */
+function roundRatio(round: PairedRound, other: string): number | undefined {
+  const ql = round.results.find((x) => x.target === 'quorumlock');
+  const o = round.results.find((x) => x.target === other);
+  return ql && o && o.cyclesPerSec > 0 ? ql.cyclesPerSec / o.cyclesPerSec : undefined;
+}
+
+/** roundRatio of every paired round that measured both. */
 function pairedRatios(r: Results, other: string): number[] {
-  const ratios: number[] = [];
-  for (const round of r.paired) {
-    const ql = round.results.find((x) => x.target === 'quorumlock');
-    const o = round.results.find((x) => x.target === other);
-    if (ql && o && o.cyclesPerSec > 0) ratios.push(ql.cyclesPerSec / o.cyclesPerSec);
-  }
-  return ratios;
+  return r.paired.map((round) => roundRatio(round, other)).filter((x): x is number => x !== undefined);
 }
 
 function gitHead(): string {
@@ -310,8 +311,9 @@ function markdown(r: Results): string {
       `|---|---|${names.map(() => '---:').join('|')}|${others.map(() => '---:').join('|')}|`,
     );
     for (const p of r.paired) {
-      const of = (t: string): LockCycleResult | undefined => p.results.find((x) => x.target === t);
-      lines.push(`| ${p.round} | ${p.results.map((x) => x.target).join(' → ')} | ${names.map((t) => fmt(of(t)?.cyclesPerSec, 0)).join(' | ')} | ${others.map((t) => ratio(of('quorumlock')?.cyclesPerSec, of(t)?.cyclesPerSec)).join(' | ')} |`);
+      const cycles = (t: string): number | undefined => p.results.find((x) => x.target === t)?.cyclesPerSec;
+      const asRatio = (v: number | undefined): string => (v === undefined ? '–' : `${fmt(v)}x`);
+      lines.push(`| ${p.round} | ${p.results.map((x) => x.target).join(' → ')} | ${names.map((t) => fmt(cycles(t), 0)).join(' | ')} | ${others.map((t) => asRatio(roundRatio(p, t))).join(' | ')} |`);
     }
     lines.push(`| median | | ${names.map((t) => fmt(median(r.paired.flatMap((p) => p.results.filter((x) => x.target === t).map((x) => x.cyclesPerSec))), 0)).join(' | ')} | ${others.map((t) => `${fmt(median(pairedRatios(r, t)))}x`).join(' | ')} |`);
     lines.push('', `Paired rounds: the durable targets side by side, taking turns at ${PAIRED_CLIENTS} clients for ${r.plan.seconds} s each, the order rotated every round, so that each round's figures are taken within half a minute of each other (this machine's speed drifts over minutes). The ratio targets below use the median of the rounds' ratios.`, '');
