@@ -709,7 +709,14 @@ export class RaftDriver implements ReplicatedNode {
     }
     // Called when the Ready is taken (sendBeforePersist) or once its write is durable (otherwise):
     // either way its messages may go now.
-    if (ready.messages.length > 0) this.sendMessages(ready.messages);
+    if (ready.messages.length > 0) {
+      this.sendMessages(ready.messages);
+      // A follower's acknowledgement leaves now, before it applies this Ready's committed entries
+      // (about 20 under load), not at the end of the turn: the leader's commit, and its clients'
+      // replies, wait on the acknowledgement, never on our apply. A/B on one cluster, turns
+      // alternated: lock cycles at 50 clients +5% and +1% (median of the rounds' ratios).
+      if (!ready.sendBeforePersist) this.link?.flushRaft();
+    }
     // Read points first, then entries one at a time, serving each read as soon as its point is applied.
     for (const state of ready.readStates) {
       const context = Buffer.from(state.context).toString();
