@@ -61,5 +61,6 @@ function control(cluster: Cluster): NodeControl {
       const commit = Number((await raftInfo(leader)).raft_commit_index);
       await waitFor(`${id} to apply index ${commit}`, async () => Number((await raftInfo(cluster.node(id).port, 500)).raft_applied_index) >= commit, timeoutMs, 50);
     },
+    logTail: (lines) => cluster.logTail(lines),
   };
 }

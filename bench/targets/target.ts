@@ -35,6 +35,8 @@ export interface NodeControl {
   start(id: string): Promise<void>;
   /** Resolves once `id` has applied everything the leader had committed when this was called. */
   caughtUp(id: string, timeoutMs: number): Promise<void>;
+  /** The last `lines` lines each node printed (quorumlock only), kept with a slow failover. */
+  logTail?(lines: number): string;
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS). */

@@ -36,6 +36,8 @@ export interface FailoverRun {
   probeAckMs: number;
   /** Restart of the killed node -> it has applied the leader's commit index (ms). */
   catchUpMs: number;
+  /** For a run slower than SLOW_FAILOVER_MS: the nodes' last log lines once the new leader was known. */
+  nodeLog?: string;
 }
 
 export interface FailoverResult {
@@ -56,6 +58,14 @@ export interface FailoverResult {
 
 const KEYSPACE = 1_000_000;
 const ACK_WAIT_MS = 30_000;
+/**
+ * A failover slower than this missed quorumlock's fast path (a survivor campaigns within
+ * --fast-failover-ms, 100, of the leader's port refusing it: 60-240 ms here) and waited out an
+ * election timeout. The nodes' log tails (role changes, campaigns, with timestamps) are kept in
+ * the run's JSON so that such a kill can be read afterwards.
+ */
+const SLOW_FAILOVER_MS = 500;
+const SLOW_FAILOVER_LOG_LINES = 40;
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -216,6 +226,9 @@ export async function runFailover(target: Target, options: { runs: number; clien
       const probeAt = await probeUntilAck(writers, survivors.map((id) => target.nodes.port(id)), killedAtMs + ACK_WAIT_MS);
       const loadAt = await waitFor('a load write sent after the kill to be acknowledged', () => writers.load.firstAckAfterMark(), ACK_WAIT_MS, 5).catch(() => null);
       const newLeader = await target.nodes.leader(ACK_WAIT_MS);
+      const firstAt = Math.min(loadAt ?? Infinity, probeAt ?? Infinity);
+      // Taken before the restart, whose start-up lines would push the failover's out of the tail.
+      const nodeLog = firstAt - killedAtMs > SLOW_FAILOVER_MS ? target.nodes.logTail?.(SLOW_FAILOVER_LOG_LINES) : undefined;
       const restartedAtMs = nowMs();
       await target.nodes.start(killed);
       await target.nodes.caughtUp(killed, 60_000);
@@ -224,12 +237,13 @@ export async function runFailover(target: Target, options: { runs: number; clien
         newLeader,
         loadAckMs: loadAt === null ? NaN : loadAt - killedAtMs,
         probeAckMs: probeAt === null ? NaN : probeAt - killedAtMs,
-        firstAckMs: Math.min(loadAt ?? Infinity, probeAt ?? Infinity) - killedAtMs,
+        firstAckMs: firstAt - killedAtMs,
         catchUpMs: nowMs() - restartedAtMs,
+        ...(nodeLog === undefined ? {} : { nodeLog }),
       };
       if (!Number.isFinite(run.firstAckMs)) run.firstAckMs = NaN;
       runs.push(run);
-      log(`  failover ${round + 1}/${options.runs}: killed ${killed}, new leader ${newLeader}: first ack ${run.firstAckMs.toFixed(0)} ms (load ${run.loadAckMs.toFixed(0)}, probe ${run.probeAckMs.toFixed(0)}); ${killed} caught up ${run.catchUpMs.toFixed(0)} ms after its restart`);
+      log(`  failover ${round + 1}/${options.runs}: killed ${killed}, new leader ${newLeader}: first ack ${run.firstAckMs.toFixed(0)} ms (load ${run.loadAckMs.toFixed(0)}, probe ${run.probeAckMs.toFixed(0)}); ${killed} caught up ${run.catchUpMs.toFixed(0)} ms after its restart${nodeLog === undefined ? '' : ' (slow: the nodes\' log tails are in the JSON, runs[].nodeLog)'}`);
     }
   } finally {
     await writers.close();
