@@ -38,6 +38,7 @@ const setters: Record<string, (config: ServerConfig, value: string) => void> = {
   'tick-ms': (c, v) => (c.tickMs = parseInteger(v, 'tick-ms', 1, 10_000)),
   'election-ticks': (c, v) => (c.electionTicks = parseInteger(v, 'election-ticks', 2, 1000)),
   'snapshot-entries': (c, v) => (c.snapshotEntries = parseInteger(v, 'snapshot-entries', 100, 100_000_000)),
+  'snapshot-entries-min': (c, v) => (c.snapshotEntriesMin = parseInteger(v, 'snapshot-entries-min', 100, 100_000_000)),
   'commit-broadcast-delay-ms': (c, v) => (c.commitBroadcastDelayMs = parseInteger(v, 'commit-broadcast-delay-ms', 0, 1000)),
   'fast-failover-ms': (c, v) => (c.fastFailoverMs = parseInteger(v, 'fast-failover-ms', 0, 60_000)),
   'test-clock-offset-ms': (c, v) => (c.testClockOffsetMs = parseInteger(v, 'test-clock-offset-ms', -86_400_000, 86_400_000)),
@@ -77,6 +78,8 @@ Options for serve:
   --fast-failover-ms 100        followers that find their leader's Raft port closed (the process
                                 is gone) campaign in turn within this many ms instead of waiting
                                 out the election timeout (0: off)
+  --snapshot-entries 100000     snapshot the state and compact the log after this many entries...
+  --snapshot-entries-min 10000  ...or after this many, once they hold more bytes than the last snapshot
   --log-level info              debug | info | warn | error (JSON lines on stderr)
 
 Test-only (the fault-injection suite; never in production):

@@ -51,6 +51,8 @@ export interface ServerConfig {
   heartbeatTicks: number;
   /** Take a state-machine snapshot and compact the log after this many applied entries (up to 25% more, by node: raft_driver.ts). */
   snapshotEntries: number;
+  /** ...or after this many, once they hold more bytes than the last snapshot (raft_driver.ts maybeSnapshot). */
+  snapshotEntriesMin: number;
   /**
    * How long the leader holds back telling followers of a new commit index when no append is
    * going out to carry it (0: at once, as etcd does). Followers apply committed writes at most this
@@ -102,6 +104,7 @@ export function defaultConfig(): ServerConfig {
     electionTicks: 10,
     heartbeatTicks: 1,
     snapshotEntries: 100000,
+    snapshotEntriesMin: 10000,
     commitBroadcastDelayMs: 2,
     fastFailoverMs: 100,
     expirySweepMs: 100,

@@ -183,6 +183,7 @@ const configNames: Record<string, (server: ServerApi) => string> = {
   'raft-tick-ms': (s) => String(s.config.tickMs),
   'raft-election-ticks': (s) => String(s.config.electionTicks),
   'raft-snapshot-entries': (s) => String(s.config.snapshotEntries),
+  'raft-snapshot-entries-min': (s) => String(s.config.snapshotEntriesMin),
   save: () => '',
   appendonly: () => 'no',
   appendfsync: () => 'always',
