@@ -198,6 +198,29 @@ t.test('a peer that restarts is reconnected to', async (t) => {
   t.ok(a.logs.some((l) => l.level === 'info' && /connected to n2/.test(l.msg)), 'the reconnection is logged');
 });
 
+t.test('a restarted peer that dials us is dialled back at once, not after our backoff', async (t) => {
+  // A backoff far longer than the test's deadline: only the peer's own dial can bring the link up.
+  const a = await startNode(t, 'n1', { backoff: { minMs: 60_000, maxMs: 60_000 } });
+  const b = await startNode(t, 'n2');
+  connectAll([a, b]);
+  a.transport.send([msg('n1', 'n2', 1)]);
+  await waitFor('first message', () => b.received.length === 1);
+  const port = b.transport.listenPort;
+  await b.transport.stop();
+  // The lost connection puts a's link into its backoff: 30-60 s before it would dial again.
+  await waitFor('a notices', () => !a.transport.stats().peers[0].connected && a.transport.stats().peers[0].lastError !== '');
+  const b2 = await startNode(t, 'n2', { listenPort: port });
+  b2.transport.setPeers(new Map([['n1', a.address]]));
+  b2.transport.send([msg('n2', 'n1', 1)]);
+  await waitFor('b2 heard by a', () => a.received.some((m) => m.from === 'n2'));
+  let seq = 1;
+  await waitFor('a reaches b2 again', () => {
+    a.transport.send([msg('n1', 'n2', ++seq)]);
+    return b2.received.length > 0;
+  }, 5_000);
+  t.ok(a.transport.stats().peers[0].connected, "a's link to the restarted peer is open");
+});
+
 t.test('messages sent in one event-loop turn leave as one frame', async (t) => {
   const a = await startNode(t, 'n1');
   const b = await startNode(t, 'n2');

@@ -289,6 +289,7 @@ export class TcpTransport<M extends WireMessage = WireMessage> {
         socket.write(welcome);
         socket.uncork();
         this.logger.debug(`raft transport: accepted ${payload.from} from ${remote}`, { peer: payload.from });
+        this.links.get(payload.from)?.peerDialedUs();
         return true;
       }
       if (payload.kind !== 'messages') return protocolError(`unexpected ${payload.kind} frame after the hello`);
