@@ -177,17 +177,27 @@ t.test('an oversize frame closes its connection without harming the node', async
   t.same(a.received.map((m) => m.seq), range(12).slice(1));
 });
 
-t.test('a peer that restarts is reconnected to', async (t) => {
-  const a = await startNode(t, 'n1');
+/**
+ * n1 (with `aExtra`) and n2 exchange a first message, then n2 stops and n1 sees its link drop;
+ * n2 comes back on the same port, its peers set. Returns both ends.
+ */
+async function restartedPeer(t: { teardown(fn: () => void | Promise<void>): void }, aExtra: Partial<TcpTransportOptions<TestMessage>> = {}): Promise<{ a: Node; b2: Node }> {
+  const a = await startNode(t, 'n1', aExtra);
   const b = await startNode(t, 'n2');
   connectAll([a, b]);
   a.transport.send([msg('n1', 'n2', 1)]);
   await waitFor('first message', () => b.received.length === 1);
   const port = b.transport.listenPort;
   await b.transport.stop();
-  await waitFor('a notices', () => !a.transport.stats().peers[0].connected);
+  // The lost connection puts a's link into its backoff before it dials again.
+  await waitFor('a notices', () => !a.transport.stats().peers[0].connected && a.transport.stats().peers[0].lastError !== '');
   const b2 = await startNode(t, 'n2', { listenPort: port });
   b2.transport.setPeers(new Map([['n1', a.address]]));
+  return { a, b2 };
+}
+
+t.test('a peer that restarts is reconnected to', async (t) => {
+  const { a, b2 } = await restartedPeer(t);
   // Like Raft, keep resending until the peer hears us.
   let seq = 1;
   await waitFor('delivery after restart', () => {
@@ -199,18 +209,8 @@ t.test('a peer that restarts is reconnected to', async (t) => {
 });
 
 t.test('a restarted peer that dials us is dialled back at once, not after our backoff', async (t) => {
-  // A backoff far longer than the test's deadline: only the peer's own dial can bring the link up.
-  const a = await startNode(t, 'n1', { backoff: { minMs: 60_000, maxMs: 60_000 } });
-  const b = await startNode(t, 'n2');
-  connectAll([a, b]);
-  a.transport.send([msg('n1', 'n2', 1)]);
-  await waitFor('first message', () => b.received.length === 1);
-  const port = b.transport.listenPort;
-  await b.transport.stop();
-  // The lost connection puts a's link into its backoff: 30-60 s before it would dial again.
-  await waitFor('a notices', () => !a.transport.stats().peers[0].connected && a.transport.stats().peers[0].lastError !== '');
-  const b2 = await startNode(t, 'n2', { listenPort: port });
-  b2.transport.setPeers(new Map([['n1', a.address]]));
+  // A backoff far longer than the test's deadline (30-60 s): only the peer's own dial can bring the link up.
+  const { a, b2 } = await restartedPeer(t, { backoff: { minMs: 60_000, maxMs: 60_000 } });
   b2.transport.send([msg('n2', 'n1', 1)]);
   await waitFor('b2 heard by a', () => a.received.some((m) => m.from === 'n2'));
   let seq = 1;
