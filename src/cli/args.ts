@@ -77,7 +77,8 @@ Options for serve:
                                 that no append carried (0: at once, as etcd)
   --fast-failover-ms 100        followers that find their leader's Raft port closed (the process
                                 is gone) campaign in turn within this many ms instead of waiting
-                                out the election timeout (0: off)
+                                out the election timeout; so do nodes that start with no leader
+                                once a quorum of voters is connected (0: off)
   --snapshot-entries 100000     snapshot the state and compact the log after this many entries...
   --snapshot-entries-min 10000  ...or after this many, once they hold more bytes than the last snapshot
   --log-level info              debug | info | warn | error (JSON lines on stderr)

@@ -79,6 +79,8 @@ export interface ClusterLinkOptions {
   readonly onRefused: (by: NodeId, reason: string) => void;
   /** A dial to a peer's Raft port was refused: its host is up but its process is not running. */
   readonly onPeerPortClosed?: (peerId: NodeId) => void;
+  /** Our Raft connection to a peer was accepted: it runs. */
+  readonly onPeerConnected?: (peerId: NodeId) => void;
   /** Master names Sentinel clients asked this node about, told to every peer in each hello. */
   readonly sentinelNames?: () => readonly string[];
   /** A peer's hello listed the master names its Sentinel clients asked about. */
@@ -113,6 +115,7 @@ export class ClusterLink {
       onMessage: (message) => this.onMessage(message),
       logger: options.logger,
       onPeerPortClosed: options.onPeerPortClosed,
+      onPeerConnected: options.onPeerConnected,
     });
   }
 

@@ -122,8 +122,10 @@ export class RaftDriver implements ReplicatedNode {
   private tickTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private commitBroadcastTimer: NodeJS.Timeout | null = null;
-  /** A campaign scheduled because the leader's process is gone (see onPeerPortClosed). */
+  /** A campaign scheduled because the leader's process is gone (see onPeerPortClosed), or at boot (onPeerConnected). */
   private leaderGoneTimer: NodeJS.Timeout | null = null;
+  /** Until this node first knows a leader after it starts: the voters that accepted our connection (see onPeerConnected). */
+  private bootPeersUp: Set<NodeId> | null = null;
   private processScheduled = false;
   /** Readys taken and not yet advanced, oldest first; `persisted` once their write is done. */
   private readonly pipeline: Array<{ readonly ready: Ready; persisted: boolean }> = [];
@@ -229,6 +231,7 @@ export class RaftDriver implements ReplicatedNode {
       commit: loaded.hardState.commit,
     });
     if (config.peers.length > 0) {
+      this.bootPeersUp = new Set();
       for (const peer of config.peers) this.raftAddresses.set(peer.nodeId, peer.raftAddress);
       this.link = new ClusterLink({
         nodeId: config.nodeId,
@@ -270,6 +273,7 @@ export class RaftDriver implements ReplicatedNode {
         onHello: (nodeId, incarnation) => this.checkIncarnation(nodeId, incarnation),
         onRefused: (by, reason) => this.onFatal(`node ${by} refused this node: ${reason}`),
         onPeerPortClosed: (peerId) => this.onPeerPortClosed(peerId),
+        onPeerConnected: (peerId) => this.onPeerConnected(peerId),
         sentinelNames: this.sentinelNames,
         onSentinelNames: this.onSentinelNames,
       });
@@ -605,17 +609,50 @@ export class RaftDriver implements ReplicatedNode {
     // the vote, and a split waits out a whole election timeout. A survivor whose log is behind
     // loses its pre-vote, and the next one in turn, which is not behind, wins.
     const status = this.node.status();
-    const survivors = status.conf.voters.filter((id) => id !== peerId).sort();
-    const rank = survivors.indexOf(this.config.nodeId);
-    if (rank < 0 || !this.node.forgetLeader()) return;
-    const slotMs = this.config.fastFailoverMs / survivors.length;
-    const delayMs = Math.round(rank * slotMs + randomInt(0, Math.max(1, Math.floor(slotMs / 2))));
+    const delayMs = this.campaignTurnMs(status.conf.voters.filter((id) => id !== peerId));
+    if (delayMs < 0 || !this.node.forgetLeader()) return;
     this.logger.warn('the leader\'s raft port refuses connections: its process is gone; forgetting it and campaigning', {
       leader: peerId,
       campaignInMs: delayMs,
     });
     this.fastCampaign(delayMs, FAST_FAILOVER_ROUNDS, status.term);
     this.scheduleProcess();
+  }
+
+  /**
+   * A cluster started (or restarted) whole elects its first leader as soon as a quorum of voters
+   * can talk, not an election timeout (1-2 s by default) after they are all up: etcd's
+   * --initial-election-tick-advance. Until this node first knows a leader, each voter that
+   * accepts our connection counts; at a quorum, the voters campaign in turn as in a fast failover,
+   * after two ticks in which a running leader (when this node alone restarted) makes itself known
+   * and nothing happens. Were it not heard in time, its followers would refuse our pre-vote (they
+   * honour its lease): a running cluster is never disturbed.
+   */
+  private onPeerConnected(peerId: NodeId): void {
+    const up = this.bootPeersUp;
+    if (up === null || this.config.fastFailoverMs === 0 || this.stopped || this.leaderGoneTimer !== null) return;
+    up.add(peerId);
+    const status = this.node.status();
+    if (status.leaderId !== '' || status.role !== 'follower') return;
+    const voters = status.conf.voters;
+    const turnMs = this.campaignTurnMs(voters);
+    const reachable = voters.filter((id) => id === this.config.nodeId || up.has(id)).length;
+    if (turnMs < 0 || 2 * reachable <= voters.length) return;
+    this.bootPeersUp = null;
+    const delayMs = 2 * this.config.tickMs + turnMs;
+    this.logger.info('a quorum of voters is up and no leader is known since start; campaigning in turn', { reachable, campaignInMs: delayMs });
+    this.fastCampaign(delayMs, FAST_FAILOVER_ROUNDS, status.term);
+  }
+
+  /**
+   * When this node's turn to campaign comes among `voters`: in node-id order, one slot of
+   * --fast-failover-ms / voters each, jittered within its first half. -1 when it is not a voter.
+   */
+  private campaignTurnMs(voters: readonly NodeId[]): number {
+    const rank = [...voters].sort().indexOf(this.config.nodeId);
+    if (rank < 0) return -1;
+    const slotMs = this.config.fastFailoverMs / voters.length;
+    return Math.round(rank * slotMs + randomInt(0, Math.max(1, Math.floor(slotMs / 2))));
   }
 
   /**
@@ -850,6 +887,7 @@ export class RaftDriver implements ReplicatedNode {
     const was = this.softState;
     this.softState = state;
     if (state.role === was.role && state.leaderId === was.leaderId) return;
+    if (state.leaderId !== '') this.bootPeersUp = null;
     // A ReadIndex request asked of the previous leader will not be answered by the next one.
     if (state.leaderId !== was.leaderId && this.readBatches.size > 0) this.failReadBatches(0, Outcome.readUnconfirmed);
     // Between two leaders there is usually a moment with none: name the last one we knew.
@@ -1031,6 +1069,9 @@ export class RaftDriver implements ReplicatedNode {
   /** Where this node serves clients; set by the server once it listens. */
   setClientAddress(address: string): void {
     this.clientAddresses.set(this.config.nodeId, address);
+    // Told now, not at the next hello interval: a boot election can make this node leader within
+    // ~100 ms, and a follower in redirect mode needs its address to send clients to it.
+    this.link?.sayHello();
   }
 
   topology(): readonly Member[] {

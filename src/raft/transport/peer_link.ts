@@ -29,6 +29,8 @@ export interface PeerLinkConfig {
   readonly logger: TransportLogger;
   /** A dial was refused (ECONNREFUSED): the peer's host is up but its process is not listening. */
   readonly onPortClosed?: (peerId: string) => void;
+  /** The peer accepted our hello: it runs and takes our messages. */
+  readonly onConnected?: (peerId: string) => void;
 }
 
 export interface PeerLinkStats {
@@ -218,6 +220,7 @@ export class PeerLink {
             this.attempt = 0;
             if (this.loggedFailure !== '') this.config.logger.info(`raft transport: connected to ${this.peerId} at ${this.address}`, { peer: this.peerId });
             this.loggedFailure = '';
+            this.config.onConnected?.(this.peerId);
             return true;
           }
           if (typeof payload === 'string') failure = { kind: 'protocol', detail: payload };

@@ -49,6 +49,8 @@ export interface TcpTransportOptions<M extends WireMessage> {
    * so its process is not running (a host that is down or cut off times out instead).
    */
   readonly onPeerPortClosed?: (peerId: NodeId) => void;
+  /** Our connection to a peer was accepted (after each reconnect too). */
+  readonly onPeerConnected?: (peerId: NodeId) => void;
 }
 
 export interface TransportStats {
@@ -117,6 +119,7 @@ export class TcpTransport<M extends WireMessage = WireMessage> {
       writableBytesMax: options.writableBytesMax ?? 16 * 1024 * 1024,
       logger: this.logger,
       onPortClosed: options.onPeerPortClosed,
+      onConnected: options.onPeerConnected,
     };
     this.peers = withoutSelf(options.peers, this.nodeId);
   }
