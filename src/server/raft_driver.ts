@@ -17,7 +17,7 @@ import type { SnapshotInProgress, StateMachine } from '../locks/state_machine';
 import { freeSnapshotBuffer } from '../locks/snapshot';
 import type { LogCommand } from '../locks/types';
 import { RaftNode } from '../raft/raft_node';
-import { EntryType, type Entry, type Ready, type SoftState } from '../raft/types';
+import { EntryType, type Entry, type Ready, type Snapshot, type SoftState } from '../raft/types';
 import { RaftStorage } from '../raft/storage/raft_storage';
 import { electionTimeoutMs, type ServerConfig } from './config';
 import { decodeLogCommand, encodeLogCommand } from './log_codec';
@@ -190,12 +190,7 @@ export class RaftDriver implements ReplicatedNode {
     // The core and the state machine take what they need below; the storage need not keep it all.
     this.storage.releaseLoaded();
     this.incarnation = String(loaded.meta.createdAtMs);
-    if (loaded.snapshot) {
-      this.sm.restore(loaded.snapshot.data);
-      this.appliedIndex = loaded.snapshot.meta.index;
-      this.lastSnapshotIndex = loaded.snapshot.meta.index;
-      this.lastSnapshotBytes = loaded.snapshot.data.length;
-    }
+    if (loaded.snapshot) this.restoreSnapshot(loaded.snapshot);
     // A joining node starts with no voters: it learns the membership from the leader's log.
     const voters = config.join ? [] : config.peers.length > 0 ? config.peers.map((p) => p.nodeId) : [config.nodeId];
     this.node = new RaftNode(
@@ -632,12 +627,13 @@ export class RaftDriver implements ReplicatedNode {
     const up = this.bootPeersUp;
     if (up === null || this.config.fastFailoverMs === 0 || this.stopped || this.leaderGoneTimer !== null) return;
     up.add(peerId);
+    if (this.softState.role !== 'follower' || this.softState.leaderId !== '') return;
     const status = this.node.status();
-    if (status.leaderId !== '' || status.role !== 'follower') return;
     const voters = status.conf.voters;
-    const turnMs = this.campaignTurnMs(voters);
     const reachable = voters.filter((id) => id === this.config.nodeId || up.has(id)).length;
-    if (turnMs < 0 || 2 * reachable <= voters.length) return;
+    if (2 * reachable <= voters.length) return;
+    const turnMs = this.campaignTurnMs(voters);
+    if (turnMs < 0) return;
     this.bootPeersUp = null;
     const delayMs = 2 * this.config.tickMs + turnMs;
     this.logger.info('a quorum of voters is up and no leader is known since start; campaigning in turn', { reachable, campaignInMs: delayMs });
@@ -744,11 +740,7 @@ export class RaftDriver implements ReplicatedNode {
   private handleReady(ready: Ready): void {
     if (ready.softState) this.onSoftState(ready.softState);
     if (ready.snapshot) {
-      this.sm.restore(ready.snapshot.data);
-      this.appliedIndex = ready.snapshot.meta.index;
-      this.lastSnapshotIndex = ready.snapshot.meta.index;
-      this.lastSnapshotBytes = ready.snapshot.data.length;
-      this.logBytesSinceSnapshot = 0;
+      this.restoreSnapshot(ready.snapshot);
       // Writes proposed here (as a leader since deposed) whose index the snapshot covers are never
       // applied one by one: whether it was our entry or another leader's there, we cannot tell.
       this.resolveWaitersUpTo(ready.snapshot.meta.index, Outcome.uncertain);
@@ -778,6 +770,15 @@ export class RaftDriver implements ReplicatedNode {
       this.applyEntry(entry);
       if (this.readsAwaitingApply.length > 0) this.serveReads();
     }
+  }
+
+  /** The state machine becomes `snapshot` (ours at start, or one received from the leader). */
+  private restoreSnapshot(snapshot: Snapshot): void {
+    this.sm.restore(snapshot.data);
+    this.appliedIndex = snapshot.meta.index;
+    this.lastSnapshotIndex = snapshot.meta.index;
+    this.lastSnapshotBytes = snapshot.data.length;
+    this.logBytesSinceSnapshot = 0;
   }
 
   private sendMessages(messages: Ready['messages']): void {
