@@ -5,6 +5,7 @@
 
 import { Packr } from 'msgpackr';
 import type { LogCommand } from '../locks/types';
+import { EntrySlab } from './entry_slab';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -14,13 +15,17 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  */
 const CMD_TAG = 0;
 
+const slab = new EntrySlab();
+
+/** The entry data for a command, in a buffer of its own (see entry_slab.ts: Raft keeps it until compaction). */
 export function encodeLogCommand(command: LogCommand): Uint8Array {
-  if (command.kind === 'cmd') return packr.pack([CMD_TAG, command.db, command.timeMs, command.argv]);
-  return packr.pack(command);
+  return slab.copy(command.kind === 'cmd' ? packr.pack([CMD_TAG, command.db, command.timeMs, command.argv]) : packr.pack(command));
 }
 
 export function decodeLogCommand(data: Uint8Array): LogCommand {
-  const raw = packr.unpack(data) as unknown;
+  // Through a view made for the call: msgpackr caches a DataView on what it decodes (as a
+  // property, 120 bytes), and `data` stays in the Raft log until compaction.
+  const raw = packr.unpack(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) as unknown;
   if (Array.isArray(raw)) {
     if (raw.length !== 4 || raw[0] !== CMD_TAG || typeof raw[1] !== 'number' || typeof raw[2] !== 'number' || !Array.isArray(raw[3])) {
       throw new Error('raft entry holds a malformed quorumlock command: the log is corrupt');
