@@ -59,6 +59,10 @@ const STAR = 42;
 const DOLLAR = 36;
 /** Strings this short are built in JS; a native latin1Slice call costs more than the loop. */
 const SHORT_STRING_BYTES = 12;
+/** No array in progress. Never written: an array header always brings a fresh argv. */
+const NO_ARGS: string[] = Object.freeze([]) as unknown as string[];
+/** Arrays up to this many items get their argv allocated at full size from the `*N` header. */
+const PRESIZED_ARGS_MAX = 64;
 /** Past this size, a buffer kept only for a small unfinished tail is replaced by a copy of the tail. */
 const RETAIN_BYTES_MAX = 256 * 1024;
 
@@ -79,7 +83,8 @@ export class RequestParser {
   private wantByte = -1;
 
   /** The array being read: items so far, items still to read, and the current bulk length (-1: header next). */
-  private argv: string[] = [];
+  private argv: string[] = NO_ARGS;
+  private argIndex = 0;
   private argsLeft = 0;
   private bulkLength = -1;
   private argvBytes = 0;
@@ -162,7 +167,7 @@ export class RequestParser {
     this.pos = 0;
     this.pending = [];
     this.pendingBytes = 0;
-    this.argv = [];
+    this.argv = NO_ARGS;
     this.argvBytes = 0;
     throw this.failure;
   }
@@ -207,7 +212,10 @@ export class RequestParser {
         this.pos = cr + 2;
         if (count <= 0) continue;
         this.argsLeft = count;
-        this.argv = [];
+        // Sized from the header: grown by push() from empty, a 3-item argv gets room for 17 and
+        // reallocates on the way (on a busy leader, ~100 bytes of garbage per command).
+        this.argv = count <= PRESIZED_ARGS_MAX ? new Array<string>(count) : [];
+        this.argIndex = 0;
         this.argvBytes = 0;
         this.bulkLength = -1;
       }
@@ -250,14 +258,14 @@ export class RequestParser {
         const end = pos + bulkLength;
         if (end + 2 > len) return this.wait(bulkLength + 2, -1);
         if (buf[end] !== CR || buf[end + 1] !== LF) this.fail(ProtocolErrors.missingBulkCrlf);
-        this.argv.push(bulkLength <= SHORT_STRING_BYTES ? shortLatin1(buf, pos, end) : latin1Slice(buf, pos, end));
+        this.argv[this.argIndex++] = bulkLength <= SHORT_STRING_BYTES ? shortLatin1(buf, pos, end) : latin1Slice(buf, pos, end);
         this.argvBytes += bulkLength;
         this.pos = end + 2;
         this.bulkLength = -1;
         this.argsLeft--;
       }
       const argv = this.argv;
-      this.argv = [];
+      this.argv = NO_ARGS;
       this.argvBytes = 0;
       if (this.pos >= len) this.wait(1, -1);
       return argv;

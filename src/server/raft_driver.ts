@@ -25,18 +25,10 @@ import type { Logger } from './log';
 import type { Member, NodeStatus, ReplicatedNode } from './server_api';
 import { createHash, randomInt } from 'node:crypto';
 import { ClusterLink } from './cluster_link';
+import { WriteWaiters } from './write_waiters';
 import { decodeConfChange } from '../raft/confchange';
 import type { ConfChange, Message, NodeId } from '../raft/types';
 import * as path from 'node:path';
-
-interface WriteWaiter {
-  readonly term: number;
-  readonly resolve: (reply: Reply) => void;
-  /** performance.now() at proposal, for raft_write_latency_avg_usec. */
-  readonly proposedAt: number;
-  /** What was proposed: applied as it is when the entry at this index has this term (it is ours), not decoded again. */
-  readonly command: LogCommand;
-}
 
 interface PendingRead {
   /** The last index proposed when the read arrived: the read must see every write before it. */
@@ -111,7 +103,7 @@ export class RaftDriver implements ReplicatedNode {
   /** The term of the last 'leader' entry of ours applied here: once it equals our term, we lead with everything applied. */
   private leaderEntryAppliedTerm = -1;
 
-  private readonly waiters = new Map<number, WriteWaiter>();
+  private readonly waiters = new WriteWaiters();
   private readonly conditionWaiters = new Set<() => void>();
   /** Reads waiting for their ReadIndex, by request context, with when it was asked (performance.now()). */
   private readonly readBatches = new Map<string, { readonly reads: PendingRead[]; readonly askedAt: number }>();
@@ -461,13 +453,8 @@ export class RaftDriver implements ReplicatedNode {
       return Promise.resolve(result.reason === 'uncommitted-limit' ? Outcome.tooManyPending : Outcome.noLeader(result.leaderId ?? ''));
     }
     this.scheduleProcess();
-    // A waiter still at this index is a write we proposed in an earlier term as leader: another
-    // leader's entries have since replaced it in our log, and we lead again before the step-down
-    // grace period answered it. Replacing it unanswered would block its connection for good. Its
-    // entry may still be in other nodes' logs, and a later leader may commit it: unknown, not failed.
-    this.waiters.get(result.index)?.resolve(Outcome.uncertain);
     return new Promise((resolve) => {
-      this.waiters.set(result.index, { term: result.term, resolve, proposedAt: performance.now(), command });
+      this.waiters.add({ index: result.index, term: result.term, resolve, proposedAt: performance.now(), command }, Outcome.uncertain);
     });
   }
 
@@ -743,7 +730,7 @@ export class RaftDriver implements ReplicatedNode {
       this.restoreSnapshot(ready.snapshot);
       // Writes proposed here (as a leader since deposed) whose index the snapshot covers are never
       // applied one by one: whether it was our entry or another leader's there, we cannot tell.
-      this.resolveWaitersUpTo(ready.snapshot.meta.index, Outcome.uncertain);
+      this.waiters.resolveUpTo(ready.snapshot.meta.index, Outcome.uncertain);
     }
     // Called when the Ready is taken (sendBeforePersist) or once its write is durable (otherwise):
     // either way its messages may go now.
@@ -794,7 +781,7 @@ export class RaftDriver implements ReplicatedNode {
     this.appliedIndex = entry.index;
     this.logBytesSinceSnapshot += entry.data.length;
     let reply: Reply = null;
-    const waiter = this.waiters.get(entry.index);
+    const waiter = this.waiters.take(entry.index, Outcome.uncertain);
     if (entry.type === EntryType.Normal && entry.data.length > 0) {
       let command: LogCommand;
       if (waiter !== undefined && waiter.term === entry.term) {
@@ -817,7 +804,6 @@ export class RaftDriver implements ReplicatedNode {
     }
     if (entry.type === EntryType.ConfChange && entry.data.length > 0) this.onConfChangeApplied(entry);
     if (waiter) {
-      this.waiters.delete(entry.index);
       this.counters.writesApplied++;
       this.counters.writeMicrosTotal += (performance.now() - waiter.proposedAt) * 1000;
       waiter.resolve(waiter.term === entry.term ? reply : Outcome.overwritten);
@@ -915,7 +901,7 @@ export class RaftDriver implements ReplicatedNode {
     const graceMs = electionTimeoutMs(this.config) * 2;
     setTimeout(() => {
       if (this.softState.role === 'leader') return;
-      this.resolveWaitersUpTo(Number.MAX_SAFE_INTEGER, Outcome.uncertain);
+      this.waiters.resolveUpTo(Number.MAX_SAFE_INTEGER, Outcome.uncertain);
     }, graceMs).unref();
     this.failReadBatches(0, Outcome.noLeader(this.softState.leaderId));
     this.sweepInFlight = false;
@@ -932,15 +918,6 @@ export class RaftDriver implements ReplicatedNode {
       if (now - pending.askedAt < olderThanMs) continue;
       this.readBatches.delete(context);
       for (const read of pending.reads) read.resolve(reply);
-    }
-  }
-
-  /** Answers every write still waiting at an index <= `index` (a reply on its connection would otherwise block all later ones). */
-  private resolveWaitersUpTo(index: number, reply: Reply): void {
-    for (const [at, waiter] of this.waiters) {
-      if (at > index) continue;
-      this.waiters.delete(at);
-      waiter.resolve(reply);
     }
   }
 
@@ -1123,7 +1100,7 @@ export class RaftDriver implements ReplicatedNode {
     await this.snapshotSaving;
     // These writes were proposed: the other nodes may still commit them after we are gone. Saying
     // "not executed" here would make clients (ioredis retries CLUSTERDOWN by itself) run them twice.
-    this.resolveWaitersUpTo(Number.MAX_SAFE_INTEGER, Outcome.stoppedAfterProposal);
+    this.waiters.resolveUpTo(Number.MAX_SAFE_INTEGER, Outcome.stoppedAfterProposal);
     this.failReadBatches(0, Outcome.shuttingDown);
     for (const read of this.nextReadBatch) read.resolve(Outcome.shuttingDown);
     this.nextReadBatch = [];
