@@ -13,6 +13,7 @@ import { ReplyWriter } from '../resp/encoder';
 import type { Subscriber } from './pubsub';
 import { ReplySequence } from './reply_sequence';
 import type { Logger } from './log';
+import { PendingReply, type ReplyOrLater, type ReplyReceiver } from './pending_reply';
 
 export interface ClientLimits {
   inlineBytesMax: number;
@@ -24,8 +25,8 @@ export interface ClientLimits {
 }
 
 export interface ClientHost {
-  /** Runs one command; a Promise for commands that wait on the log or a read index. */
-  dispatch(client: Client, argv: string[]): Reply | ReplySequence | Promise<Reply>;
+  /** Runs one command; a PendingReply or a Promise for commands that wait on the log or a read index. */
+  dispatch(client: Client, argv: string[]): ReplyOrLater | ReplySequence;
   /** The connection is gone: drop subscriptions and registry entries. */
   clientClosed(client: Client): void;
   readonly logger: Logger;
@@ -37,7 +38,7 @@ interface Slot {
   done: boolean;
 }
 
-export class Client implements Subscriber {
+export class Client implements Subscriber, ReplyReceiver<Slot> {
   protocol: 2 | 3 = 2;
   db = 0;
   name = '';
@@ -180,14 +181,19 @@ export class Client implements Subscriber {
     this.lastActiveMs = Date.now();
     this.lastCommand = argv[0];
     this.commandsProcessed++;
-    let result: Reply | ReplySequence | Promise<Reply>;
+    let result: ReplyOrLater | ReplySequence;
     try {
       result = this.host.dispatch(this, argv);
     } catch (error) {
       this.host.logger.error('command handler threw; replying an error', { command: argv[0], err: error as Error });
       result = new ErrorReply(`ERR internal error while running '${argv[0]}': ${(error as Error).message}`);
     }
-    if (result instanceof Promise) {
+    if (result instanceof PendingReply) {
+      // A write waiting for its entry: the reply comes to receiveReply() with this slot.
+      const slot: Slot = { reply: undefined, protocol: this.protocol, done: false };
+      this.pending.push(slot);
+      result.deliverTo(this, slot);
+    } else if (result instanceof Promise) {
       const slot: Slot = { reply: undefined, protocol: this.protocol, done: false };
       this.pending.push(slot);
       result.then(
@@ -205,6 +211,10 @@ export class Client implements Subscriber {
     } else {
       this.pending.push({ reply, protocol: this.protocol, done: true });
     }
+  }
+
+  receiveReply(slot: Slot, reply: Reply): void {
+    this.complete(slot, reply);
   }
 
   private complete(slot: Slot, reply: Reply): void {

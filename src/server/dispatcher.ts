@@ -10,10 +10,11 @@ import type { Client } from './client';
 import type { TableEntry } from './command_table';
 import type { ServerApi } from './server_api';
 import type { ReplySequence } from './reply_sequence';
+import type { ReplyOrLater } from './pending_reply';
 
 const SUBSCRIBER_ALLOWED = new Set(['subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
 
-export function dispatch(server: ServerApi, client: Client, argv: string[]): Reply | ReplySequence | Promise<Reply> {
+export function dispatch(server: ServerApi, client: Client, argv: string[]): ReplyOrLater | ReplySequence {
   server.stats.commandsProcessed++;
   const name = argv[0].toLowerCase();
   let entry = server.commands.get(name);
@@ -47,7 +48,7 @@ export function dispatch(server: ServerApi, client: Client, argv: string[]): Rep
  * read, and everything behind a waiting command waits too, in order. Pipelines of only writes or
  * only reads never wait.
  */
-function routeData(server: ServerApi, client: Client, argv: string[], isWrite: boolean): Reply | Promise<Reply> {
+function routeData(server: ServerApi, client: Client, argv: string[], isWrite: boolean): ReplyOrLater {
   const db = client.db; // captured now: a later SELECT must not move a command that waits
   const stale = client.staleReads;
   // The usual case, nothing ahead to wait for: run now (no closure, no promise chain).
@@ -66,7 +67,7 @@ function routeData(server: ServerApi, client: Client, argv: string[], isWrite: b
 }
 
 /** Runs a data command on the node; a read served later counts as in flight on its connection until then. */
-function runData(server: ServerApi, client: Client, db: number, argv: string[], isWrite: boolean, stale: boolean): Reply | Promise<Reply> {
+function runData(server: ServerApi, client: Client, db: number, argv: string[], isWrite: boolean, stale: boolean): ReplyOrLater {
   if (isWrite) return server.node.write(db, argv);
   const reply = server.node.read(db, argv, stale);
   if (!(reply instanceof Promise)) return reply;

@@ -25,7 +25,8 @@ import type { Logger } from './log';
 import type { Member, NodeStatus, ReplicatedNode } from './server_api';
 import { createHash, randomInt } from 'node:crypto';
 import { ClusterLink } from './cluster_link';
-import { WriteWaiters } from './write_waiters';
+import { WriteWaiter, WriteWaiters } from './write_waiters';
+import type { ReplyOrLater } from './pending_reply';
 import { decodeConfChange } from '../raft/confchange';
 import type { ConfChange, Message, NodeId } from '../raft/types';
 import * as path from 'node:path';
@@ -254,7 +255,7 @@ export class RaftDriver implements ReplicatedNode {
           if (committedBefore >= 0 && this.node.committedIndex() > committedBefore) this.pump();
           else this.scheduleProcess();
         },
-        executeForwarded: (db, argv) => (db === ADMIN_DB ? Promise.resolve(this.adminHere(argv)) : this.writeHere(db, argv)),
+        executeForwarded: (db, argv) => Promise.resolve(db === ADMIN_DB ? this.adminHere(argv) : this.writeHere(db, argv)),
         clientAddress: () => this.clientAddresses.get(config.nodeId) ?? '',
         incarnation: this.incarnation,
         onHello: (nodeId, incarnation) => this.checkIncarnation(nodeId, incarnation),
@@ -326,8 +327,8 @@ export class RaftDriver implements ReplicatedNode {
 
   // ---- writes ----
 
-  write(db: number, argv: string[]): Promise<Reply> {
-    if (this.draining) return Promise.resolve(Outcome.shuttingDown);
+  write(db: number, argv: string[]): ReplyOrLater {
+    if (this.draining) return Outcome.shuttingDown;
     if (this.link !== null && this.softState.role !== 'leader') return this.writeViaLeader(db, argv);
     return this.writeHere(db, argv);
   }
@@ -417,8 +418,8 @@ export class RaftDriver implements ReplicatedNode {
   }
 
   /** Proposes on this node; never forwards (a forwarded write must not bounce between nodes). */
-  private writeHere(db: number, argv: string[]): Promise<Reply> {
-    if (this.draining) return Promise.resolve(Outcome.shuttingDown);
+  private writeHere(db: number, argv: string[]): ReplyOrLater {
+    if (this.draining) return Outcome.shuttingDown;
     return this.propose({ kind: 'cmd', db, argv, timeMs: this.nextTimestamp() });
   }
 
@@ -436,26 +437,26 @@ export class RaftDriver implements ReplicatedNode {
   }
 
   /**
-   * Not an async function: on the hot path (a leader) the caller gets the waiter's promise itself,
-   * without an async frame and the extra promise and microtask turns of adopting it.
+   * Not an async function: on the hot path (a leader) the caller gets the waiter itself (a
+   * PendingReply), without an async frame, a Promise or the microtask turns of adopting one.
    */
-  private propose(command: LogCommand): Promise<Reply> {
+  private propose(command: LogCommand): ReplyOrLater {
     if (this.softState.leaderId === '') {
       return this.leaderKnown().then((known) => (known ? this.proposeAsLeader(command) : Outcome.noLeader('')));
     }
     return this.proposeAsLeader(command);
   }
 
-  private proposeAsLeader(command: LogCommand): Promise<Reply> {
-    if (this.softState.role !== 'leader') return Promise.resolve(Outcome.noLeader(this.softState.leaderId));
+  private proposeAsLeader(command: LogCommand): ReplyOrLater {
+    if (this.softState.role !== 'leader') return Outcome.noLeader(this.softState.leaderId);
     const result = this.node.propose(encodeLogCommand(command));
     if (!result.ok) {
-      return Promise.resolve(result.reason === 'uncommitted-limit' ? Outcome.tooManyPending : Outcome.noLeader(result.leaderId ?? ''));
+      return result.reason === 'uncommitted-limit' ? Outcome.tooManyPending : Outcome.noLeader(result.leaderId ?? '');
     }
     this.scheduleProcess();
-    return new Promise((resolve) => {
-      this.waiters.add({ index: result.index, term: result.term, resolve, proposedAt: performance.now(), command }, Outcome.uncertain);
-    });
+    const waiter = new WriteWaiter(result.index, result.term, command, performance.now());
+    this.waiters.add(waiter, Outcome.uncertain);
+    return waiter;
   }
 
   /** Entry time: the leader's clock, never going backwards across entries or leaders. */
@@ -806,7 +807,7 @@ export class RaftDriver implements ReplicatedNode {
     if (waiter) {
       this.counters.writesApplied++;
       this.counters.writeMicrosTotal += (performance.now() - waiter.proposedAt) * 1000;
-      waiter.resolve(waiter.term === entry.term ? reply : Outcome.overwritten);
+      this.waiters.answer(waiter, waiter.term === entry.term ? reply : Outcome.overwritten);
     }
   }
 
@@ -840,7 +841,7 @@ export class RaftDriver implements ReplicatedNode {
     }
     if (recorded === undefined && !this.incarnationsProposed.has(nodeId)) {
       this.incarnationsProposed.add(nodeId);
-      void this.propose({ kind: 'member', nodeId, incarnation, timeMs: this.nextTimestamp() }).finally(() =>
+      void Promise.resolve(this.propose({ kind: 'member', nodeId, incarnation, timeMs: this.nextTimestamp() })).finally(() =>
         this.incarnationsProposed.delete(nodeId),
       );
     }

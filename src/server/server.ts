@@ -17,8 +17,8 @@ import type { Logger } from './log';
 import { PubSubHub } from './pubsub';
 import { RaftDriver } from './raft_driver';
 import type { ReplySequence } from './reply_sequence';
+import type { ReplyOrLater } from './pending_reply';
 import type { ReplicatedNode, ServerApi, ServerStats } from './server_api';
-import type { Reply } from '../resp/reply';
 import { connectionCommands } from './commands/connection';
 import { clientCommands } from './commands/client';
 import { pubsubCommands } from './commands/pubsub';
@@ -160,7 +160,7 @@ export class Server implements ServerApi, ClientHost {
     }
   }
 
-  dispatch(client: Client, argv: string[]): Reply | ReplySequence | Promise<Reply> {
+  dispatch(client: Client, argv: string[]): ReplyOrLater | ReplySequence {
     return dispatch(this, client, argv);
   }
 

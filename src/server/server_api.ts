@@ -4,6 +4,7 @@
 // sockets or the Raft loop directly.
 
 import type { Reply } from '../resp/reply';
+import type { ReplyOrLater } from './pending_reply';
 import type { Client } from './client';
 import type { CommandTable } from './command_table';
 import type { ServerConfig } from './config';
@@ -52,8 +53,8 @@ export interface Member {
 
 /** The replicated node as the dispatcher sees it. */
 export interface ReplicatedNode {
-  /** A write command: proposed to the log; resolves with the reply computed when it is applied. */
-  write(db: number, argv: string[]): Promise<Reply>;
+  /** A write command: proposed to the log; the reply is the one computed when it is applied (an error at once if it cannot be proposed). */
+  write(db: number, argv: string[]): ReplyOrLater;
   /** A read command: linearizable through ReadIndex, or from local state when `stale` is allowed. */
   read(db: number, argv: string[], stale: boolean): Reply | Promise<Reply>;
   status(): NodeStatus;

@@ -1,20 +1,30 @@
 // Writes proposed on this node, waiting for their entry to apply, in log order.
 //
 // A leader proposes at increasing indexes and applies in the same order, so the waiters form a
-// queue: the one an applied entry is looking for is always at the front. A ring of slots does this without the hash table a Map rehashes as it fills and drains (on a busy
-// leader, tens of MB of garbage per million writes).
+// queue: the one an applied entry is looking for is always at the front. A ring of slots does
+// this without the hash table a Map rehashes as it fills and drains (on a busy leader, tens of
+// MB of garbage per million writes).
+//
+// Each waiter is the PendingReply its client waits on. Answers are handed over in one microtask
+// per batch, after the code that answered them has returned (as resolving a Promise did): a
+// client that receives a reply may read more commands and propose again, which must not happen
+// inside the apply loop.
 
 import type { Reply } from '../resp/reply';
 import type { LogCommand } from '../locks/types';
+import { PendingReply } from './pending_reply';
 
-export interface WriteWaiter {
-  readonly index: number;
-  readonly term: number;
-  readonly resolve: (reply: Reply) => void;
-  /** performance.now() at proposal, for raft_write_latency_avg_usec. */
-  readonly proposedAt: number;
-  /** What was proposed: applied as it is when the entry at this index has this term (it is ours), not decoded again. */
-  readonly command: LogCommand;
+export class WriteWaiter extends PendingReply {
+  constructor(
+    readonly index: number,
+    readonly term: number,
+    /** What was proposed: applied as it is when the entry at this index has this term (it is ours), not decoded again. */
+    readonly command: LogCommand,
+    /** performance.now() at proposal, for raft_write_latency_avg_usec. */
+    readonly proposedAt: number,
+  ) {
+    super();
+  }
 }
 
 export class WriteWaiters {
@@ -22,6 +32,10 @@ export class WriteWaiters {
   private slots: (WriteWaiter | undefined)[] = new Array<WriteWaiter | undefined>(64).fill(undefined);
   private head = 0;
   private count = 0;
+  /** Answers not yet handed over, in order, and whether a microtask to hand them over is queued. */
+  private answered: WriteWaiter[] = [];
+  private answers: Reply[] = [];
+  private handOverQueued = false;
 
   get size(): number {
     return this.count;
@@ -41,7 +55,7 @@ export class WriteWaiters {
       if (last.index < waiter.index) break;
       this.slots[lastAt] = undefined;
       this.count--;
-      last.resolve(replaced);
+      this.answer(last, replaced);
     }
     if (this.count === this.slots.length) this.grow();
     this.slots[(this.head + this.count) & (this.slots.length - 1)] = waiter;
@@ -59,15 +73,44 @@ export class WriteWaiters {
       if (first.index > index) return undefined;
       this.shift();
       if (first.index === index) return first;
-      first.resolve(skipped);
+      this.answer(first, skipped);
     }
     return undefined;
   }
 
   /** Answers, and removes, every waiter at an index <= `index`, in order. */
   resolveUpTo(index: number, reply: Reply): void {
-    while (this.count > 0 && this.slots[this.head]!.index <= index) this.shift().resolve(reply);
+    while (this.count > 0 && this.slots[this.head]!.index <= index) this.answer(this.shift(), reply);
   }
+
+  /** Gives `waiter` its reply, in a microtask shared by every answer given before it runs. */
+  answer(waiter: WriteWaiter, reply: Reply): void {
+    this.answered.push(waiter);
+    this.answers.push(reply);
+    if (this.handOverQueued) return;
+    this.handOverQueued = true;
+    queueMicrotask(this.handOver);
+  }
+
+  private readonly handOver = (): void => {
+    this.handOverQueued = false;
+    const answered = this.answered;
+    const answers = this.answers;
+    // Fresh arrays: a receiver may propose, and its write may be answered, while these are read.
+    this.answered = [];
+    this.answers = [];
+    let failure: unknown = null;
+    for (let i = 0; i < answered.length; i++) {
+      try {
+        answered[i].settle(answers[i]);
+      } catch (error) {
+        // Every other write still gets its answer; the failure surfaces as it would have from a
+        // Promise reaction.
+        failure ??= error;
+      }
+    }
+    if (failure !== null) throw failure;
+  };
 
   private shift(): WriteWaiter {
     const first = this.slots[this.head]!;
