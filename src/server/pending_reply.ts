@@ -2,9 +2,10 @@
 //
 // Every write a leader proposes waits for its entry to apply. As a Promise, that wait cost a
 // promise, its two resolving functions and the executor's closure, then the client's two
-// reactions, their closure and the promise `.then()` derives: about 350 bytes per write, alive
-// as long as the write is in flight, so with thousands in flight most of it survived to old
-// space (bench/README, the 2026-12-06 notes). A PendingReply is one object with one receiver.
+// reactions, their closure and the promise `.then()` derives, alive as long as the write is in
+// flight. With thousands in flight most of it survived to old space: loading 1M locks, the
+// leader promoted 866-992 MB with Promises and 620-627 MB without (bench/README, the 2026-12-06
+// notes). A PendingReply is one object with one receiver.
 //
 // One consumer per reply: either deliverTo() (the client connection, with its reply slot as the
 // token) or then() (await, Promise adoption), once.
