@@ -188,18 +188,18 @@ export class Client implements Subscriber, ReplyReceiver<Slot> {
       this.host.logger.error('command handler threw; replying an error', { command: argv[0], err: error as Error });
       result = new ErrorReply(`ERR internal error while running '${argv[0]}': ${(error as Error).message}`);
     }
-    if (result instanceof PendingReply) {
-      // A write waiting for its entry: the reply comes to receiveReply() with this slot.
+    if (result instanceof PendingReply || result instanceof Promise) {
       const slot: Slot = { reply: undefined, protocol: this.protocol, done: false };
       this.pending.push(slot);
-      result.deliverTo(this, slot);
-    } else if (result instanceof Promise) {
-      const slot: Slot = { reply: undefined, protocol: this.protocol, done: false };
-      this.pending.push(slot);
-      result.then(
-        (reply) => this.complete(slot, reply),
-        (error: Error) => this.complete(slot, new ErrorReply(error.message.startsWith('ERR') ? error.message : `ERR ${error.message}`)),
-      );
+      if (result instanceof PendingReply) {
+        // A write waiting for its entry: the reply comes to receiveReply() with this slot.
+        result.deliverTo(this, slot);
+      } else {
+        result.then(
+          (reply) => this.receiveReply(slot, reply),
+          (error: Error) => this.receiveReply(slot, new ErrorReply(error.message.startsWith('ERR') ? error.message : `ERR ${error.message}`)),
+        );
+      }
     } else {
       this.enqueueDone(result);
     }
@@ -213,11 +213,8 @@ export class Client implements Subscriber, ReplyReceiver<Slot> {
     }
   }
 
+  /** A reply that was waited for: written out with every finished one behind it, in request order. */
   receiveReply(slot: Slot, reply: Reply): void {
-    this.complete(slot, reply);
-  }
-
-  private complete(slot: Slot, reply: Reply): void {
     if (this.closed) return;
     slot.reply = reply;
     slot.done = true;

@@ -731,7 +731,7 @@ export class RaftDriver implements ReplicatedNode {
       this.restoreSnapshot(ready.snapshot);
       // Writes proposed here (as a leader since deposed) whose index the snapshot covers are never
       // applied one by one: whether it was our entry or another leader's there, we cannot tell.
-      this.waiters.resolveUpTo(ready.snapshot.meta.index, Outcome.uncertain);
+      this.waiters.answerUpTo(ready.snapshot.meta.index, Outcome.uncertain);
     }
     // Called when the Ready is taken (sendBeforePersist) or once its write is durable (otherwise):
     // either way its messages may go now.
@@ -902,7 +902,7 @@ export class RaftDriver implements ReplicatedNode {
     const graceMs = electionTimeoutMs(this.config) * 2;
     setTimeout(() => {
       if (this.softState.role === 'leader') return;
-      this.waiters.resolveUpTo(Number.MAX_SAFE_INTEGER, Outcome.uncertain);
+      this.waiters.answerUpTo(Number.MAX_SAFE_INTEGER, Outcome.uncertain);
     }, graceMs).unref();
     this.failReadBatches(0, Outcome.noLeader(this.softState.leaderId));
     this.sweepInFlight = false;
@@ -1101,7 +1101,7 @@ export class RaftDriver implements ReplicatedNode {
     await this.snapshotSaving;
     // These writes were proposed: the other nodes may still commit them after we are gone. Saying
     // "not executed" here would make clients (ioredis retries CLUSTERDOWN by itself) run them twice.
-    this.waiters.resolveUpTo(Number.MAX_SAFE_INTEGER, Outcome.stoppedAfterProposal);
+    this.waiters.answerUpTo(Number.MAX_SAFE_INTEGER, Outcome.stoppedAfterProposal);
     this.failReadBatches(0, Outcome.shuttingDown);
     for (const read of this.nextReadBatch) read.resolve(Outcome.shuttingDown);
     this.nextReadBatch = [];

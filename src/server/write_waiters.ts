@@ -79,7 +79,7 @@ export class WriteWaiters {
   }
 
   /** Answers, and removes, every waiter at an index <= `index`, in order. */
-  resolveUpTo(index: number, reply: Reply): void {
+  answerUpTo(index: number, reply: Reply): void {
     while (this.count > 0 && this.slots[this.head]!.index <= index) this.answer(this.shift(), reply);
   }
 

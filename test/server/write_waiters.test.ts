@@ -82,7 +82,7 @@ t.test('leading again at a lower index answers the replaced writes as unknown, o
 t.test('a snapshot or a step-down answers every write up to its index, and only those', async (t) => {
   const waiters = new WriteWaiters();
   for (let i = 1; i <= 100; i++) waiters.add(waiter(i, 1), 'REPLACED');
-  waiters.resolveUpTo(60, 'UNCERTAIN');
+  waiters.answerUpTo(60, 'UNCERTAIN');
   t.equal(waiters.size, 40);
   await handedOver();
   t.same(answers.get('60@1'), ['UNCERTAIN']);
@@ -92,7 +92,7 @@ t.test('a snapshot or a step-down answers every write up to its index, and only 
   await handedOver();
   t.same(answers.get('61@1'), ['SKIPPED']);
   t.same(answers.get('62@1'), ['SKIPPED']);
-  waiters.resolveUpTo(Number.MAX_SAFE_INTEGER, 'STOPPED');
+  waiters.answerUpTo(Number.MAX_SAFE_INTEGER, 'STOPPED');
   t.equal(waiters.size, 0);
   await handedOver();
   for (const [name, replies] of answers) if (replies.length !== (name === '63@1' ? 0 : 1)) t.fail(`${name} answered ${replies.length} times`);
@@ -105,7 +105,7 @@ t.test('a receiver that throws does not keep the answers after it from their rec
   waiters.add(thrower, 'REPLACED');
   waiters.add(waiter(2, 1), 'REPLACED');
   const uncaught = new Promise<Error>((resolve) => process.once('uncaughtException', resolve));
-  waiters.resolveUpTo(2, 'UNCERTAIN');
+  waiters.answerUpTo(2, 'UNCERTAIN');
   t.equal((await uncaught).message, 'receiver failed', 'the failure still surfaces');
   t.same(answers.get('2@1'), ['UNCERTAIN']);
 });
