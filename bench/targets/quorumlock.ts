@@ -14,7 +14,7 @@ import type { NodeControl, Target } from './target';
 export const QUORUMLOCK_TICK_MS = 100;
 export const QUORUMLOCK_ELECTION_TICKS = 10;
 
-export async function startQuorumlock(nodes = 3): Promise<Target> {
+export async function startQuorumlock(nodes = 3, bin?: string): Promise<Target> {
   const teardowns: Array<() => unknown> = [];
   const harness = { teardown: (fn: () => unknown) => teardowns.push(fn), passing: () => true, comment: (...a: unknown[]) => console.log(...a) };
   const stop = async (): Promise<void> => {
@@ -23,7 +23,7 @@ export async function startQuorumlock(nodes = 3): Promise<Target> {
   try {
     // QUORUMLOCK_NODE_FLAGS: flags for each node's `node` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
     const execArgv = process.env.QUORUMLOCK_NODE_FLAGS?.split(' ').filter(Boolean);
-    const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS, execArgv });
+    const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS, execArgv, bin });
     for (const node of cluster.nodes.values()) if (node.child) trackChild(node.child);
     // The helper's temp root (the parent of every data dir) goes too if the benchmark is killed.
     trackDir(path.dirname(cluster.node('n1').dataDir));

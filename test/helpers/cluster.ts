@@ -209,6 +209,8 @@ export interface ClusterOptions {
   nodeArgs?: (id: string) => string[];
   /** Flags for node itself (e.g. `--cpu-prof` when profiling a benchmark). */
   execArgv?: string[];
+  /** The launcher to run (default: this checkout's bin/quorumlock); bench/ab.ts runs another build's. */
+  bin?: string;
 }
 
 const LOG_BYTES_MAX = 256 * 1024;
@@ -223,7 +225,7 @@ export class Cluster {
 
   private constructor(
     private readonly t: TestLike,
-    private readonly options: Required<Omit<ClusterOptions, 'nodeArgs' | 'execArgv'>> & Pick<ClusterOptions, 'nodeArgs' | 'execArgv'>,
+    private readonly options: Required<Omit<ClusterOptions, 'nodeArgs' | 'execArgv' | 'bin'>> & Pick<ClusterOptions, 'nodeArgs' | 'execArgv' | 'bin'>,
   ) {}
 
   /** Starts the founding members and waits until they have elected a leader. */
@@ -268,7 +270,7 @@ export class Cluster {
   private async launch(id: string): Promise<void> {
     const node = this.node(id);
     if (this.tornDown) throw new Error('cluster is torn down');
-    const child = spawnQuorumlock(node.args, { nodeFlags: this.options.execArgv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnQuorumlock(node.args, { nodeFlags: this.options.execArgv, stdio: ['ignore', 'pipe', 'pipe'], bin: this.options.bin });
     node.child = child;
     node.stopping = false;
     const append = (d: Buffer): void => {

@@ -21,8 +21,8 @@ export const binPath = path.join(repoRoot, 'bin', 'quorumlock');
  * options, then execs node, so the child's pid is the server's), with this process's node binary
  * and `nodeFlags` (e.g. `--cpu-prof`) for it.
  */
-export function spawnQuorumlock(args: string[], options: { nodeFlags?: string[]; stdio: SpawnOptions['stdio'] }): ChildProcess {
-  return spawn(binPath, args, { env: launcherEnv(options.nodeFlags), stdio: options.stdio });
+export function spawnQuorumlock(args: string[], options: { nodeFlags?: string[]; stdio: SpawnOptions['stdio']; bin?: string }): ChildProcess {
+  return spawn(options.bin ?? binPath, args, { env: launcherEnv(options.nodeFlags), stdio: options.stdio });
 }
 
 /** The environment for running `bin/quorumlock` with this process's node binary and `nodeFlags` for it. */
