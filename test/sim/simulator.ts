@@ -158,7 +158,12 @@ export class Simulation {
   private readonly raftTemplate: Omit<RaftConfig, 'id' | 'random'>;
 
   // Global records for the checkers.
-  private readonly committed = new Map<number, { term: number; key: string }>();
+  /**
+   * Applied entries by index. `committedBy`: the lowest term of a node seen applying it, an upper
+   * bound of the term whose leader committed it (a node learns a commit from a leader of that
+   * term or a later one, and a restarted one from its own disk, with its term).
+   */
+  private readonly committed = new Map<number, { term: number; key: string; committedBy: number }>();
   private readonly leaders = new Map<number, NodeId>();
   private readonly votes = new Map<string, NodeId>();
   private readonly proposed = new Set<string>();
@@ -551,13 +556,15 @@ export class Simulation {
 
   private checkCommitted(n: SimNode, index: number, term: number, key: string | null): void {
     const known = this.committed.get(index);
+    const nodeTerm = n.raft!.currentTerm();
     if (!known) {
-      if (key !== null) this.committed.set(index, { term, key });
+      if (key !== null) this.committed.set(index, { term, key, committedBy: nodeTerm });
       return;
     }
     if (known.term !== term || (key !== null && known.key !== key)) {
       throw new Violation(`state machine safety: ${n.id} applies (index ${index}, term ${term}) but (term ${known.term}) was applied elsewhere`);
     }
+    if (nodeTerm < known.committedBy) known.committedBy = nodeTerm;
   }
 
   // ---------------------------------------------------------------- the network
@@ -835,11 +842,17 @@ export class Simulation {
     }
   }
 
-  /** Every entry applied anywhere so far is in the new leader's log (5.4.1). */
+  /**
+   * Every entry committed in an earlier term is in the new leader's log (5.4.1). Not the entries
+   * of a later term: a candidate can collect the last votes of its term from the network after
+   * a later term's leader has committed (seed 9024725: n5 became leader of term 2 after n3, of
+   * term 3, had committed entry 8), and it steps down once it hears of that term.
+   */
   private checkLeaderCompleteness(n: SimNode): void {
     const log = n.raft!.logView();
+    const leaderTerm = n.raft!.currentTerm();
     for (const [index, rec] of this.committed) {
-      if (index <= log.snapIndex) continue;
+      if (index <= log.snapIndex || rec.committedBy >= leaderTerm) continue;
       const e = log.entry(index);
       if (!e || e.term !== rec.term || entryKey(e) !== rec.key) {
         throw new Violation(`leader completeness: ${n.id} leads term ${n.raft!.currentTerm()} without committed entry ${index} (term ${rec.term})`);
