@@ -1267,7 +1267,7 @@ export class RaftNode {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+    if ((this.promotable() || this.removedHoldingLog()) && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(this.cfg.preVote ? 'pre' : 'election');
     }
@@ -1308,13 +1308,27 @@ export class RaftNode {
     return this.conf.voters.includes(this.id) || this.conf.votersOutgoing.includes(this.id);
   }
 
+  /**
+   * A node that has applied its own removal still campaigns, by the votes of the voters alone,
+   * only to hand leadership over (becomeLeader -> handOffAfterRemoval). Its log may be the only
+   * copy of an entry a remaining voter lacks: after a hand-off whose successor crashed before its
+   * own no-op was durable, that voter still counts us (it has not learned our removal committed)
+   * and we refuse its votes (our log is longer); were we never to campaign, no one could lead
+   * again (sim seed 13079634). Safe: its votes come from a majority of a committed configuration,
+   * each granted to an up-to-date log, as for any candidate. Quiet while the cluster has a
+   * leader: its voters, in their lease, ignore our pre-votes.
+   */
+  private removedHoldingLog(): boolean {
+    return this.conf.voters.length > 0 && !this.conf.learners.includes(this.id) && !this.promotable() && this.log.lastIndex() > 0;
+  }
+
   private hasUnappliedConfChanges(): boolean {
     if (this.log.applied >= this.log.committed) return false;
     return this.log.unappliedCommitted().some((e) => e.type === EntryType.ConfChange);
   }
 
   private hup(kind: CampaignKind): void {
-    if (this.role === 'leader' || !this.promotable() || this.hasUnappliedConfChanges()) return;
+    if (this.role === 'leader' || !(this.promotable() || this.removedHoldingLog()) || this.hasUnappliedConfChanges()) return;
     this.campaign2(kind);
   }
 
@@ -1424,6 +1438,8 @@ export class RaftNode {
     }
     this.log.append([{ term: this.term, index, type: EntryType.Normal, data: EMPTY_DATA }]);
     this.selfAppended();
+    // Elected although removed (removedHoldingLog): lead only to hand over.
+    if (!this.promotable()) this.handOffAfterRemoval();
   }
 
   // ---------------------------------------------------------------- configuration

@@ -148,3 +148,40 @@ t.test('deferCommitBroadcast: a new commit index rides on the next append, or on
   t.same([...c.raft('c').status().conf.voters].sort(), ['a', 'b'], 'the removed node applied its removal');
   t.same([...c.raft('b').status().conf.voters].sort(), ['a', 'b']);
 });
+
+t.test('a removed node holding the longest log campaigns to hand over, so the voter left is never stuck (sim seed 13079634)', async (t) => {
+  const c = new Cluster(['a', 'b']);
+  c.raft('a').campaign();
+  c.stabilize();
+  t.equal(c.leader(), 'a');
+  const proposed = c.raft('a').proposeConfChange({ type: 'removeNode', nodeId: 'a' });
+  t.ok(proposed.ok);
+  if (!proposed.ok) return;
+  const removal = proposed.index;
+  // b never learns that a's removal committed, and b's first entry as leader reaches only a:
+  // a's acknowledgement is lost, then b crashes before that entry is on its own disk.
+  c.filter = (m) =>
+    !(m.from === 'a' && m.to === 'b' && (m.type === 'app' || m.type === 'heartbeat') && m.commit >= removal) &&
+    !(m.from === 'a' && m.to === 'b' && m.type === 'appResp');
+  c.stabilize();
+  t.same(c.raft('a').status().conf.voters, ['b'], 'a applied its removal');
+  t.equal(c.raft('b').status().role, 'leader', 'a handed leadership over to b');
+  t.equal(c.raft('a').status().lastIndex, removal + 1, "a holds b's no-op");
+  const bDisk = c.get('b').disk;
+  bDisk.entries = bDisk.entries.filter((e) => e.index <= removal);
+  c.restart('b');
+  c.heal();
+  t.same(c.raft('b').status().conf.voters, ['a', 'b'], 'b still counts a as a voter: it needs its vote');
+
+  // a refuses b (its log is longer); were a never to campaign, nobody could lead again.
+  for (let i = 0; i < 200 && !(c.leader() === 'b' && c.raft('b').status().conf.voters.length === 1); i++) {
+    c.tickAll();
+    c.stabilize();
+  }
+  t.equal(c.leader(), 'b', 'b leads again');
+  t.same(c.raft('b').status().conf.voters, ['b'], 'and has applied the removal of a');
+  const after = c.raft('b').propose(enc('after'));
+  t.ok(after.ok);
+  c.stabilize();
+  t.ok(c.get('b').applied.includes('after'), 'b commits on its own');
+});
