@@ -928,7 +928,7 @@ export class Simulation {
     for (const id of this.proposed) if (!leader.idSet.has(id)) return false;
     for (const id of confMembers(status.conf)) {
       const n = this.nodes.get(id);
-      if (!n || n.raft === null || n.appliedIndex !== status.commit || n.inflight.length > 0) return false;
+      if (!n || n.raft === null || n.appliedIndex !== status.commit || n.inflight.some(persistsSomething)) return false;
     }
     return true;
   }
@@ -956,6 +956,15 @@ export class Simulation {
     }
     return parts.join(' ');
   }
+}
+
+/**
+ * Whether an in-flight Ready writes anything: one that only carries messages (a heartbeat's
+ * answer, every tick on every follower) is no write, and with nine nodes one was nearly always in
+ * flight at a tick (seed 13083541: converged at index 110, the check failed for 300 ticks).
+ */
+function persistsSomething(f: { rd: Ready }): boolean {
+  return f.rd.entries.length > 0 || f.rd.hardState !== undefined || f.rd.snapshot !== undefined;
 }
 
 function entryKey(e: Entry): string {
