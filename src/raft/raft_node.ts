@@ -1434,10 +1434,10 @@ export class RaftNode {
     this.pendingConfIndex = index;
     if (this.bugs.commitPreviousTermByCounting) {
       this.needBroadcast = true;
-      return;
+    } else {
+      this.log.append([{ term: this.term, index, type: EntryType.Normal, data: EMPTY_DATA }]);
+      this.selfAppended();
     }
-    this.log.append([{ term: this.term, index, type: EntryType.Normal, data: EMPTY_DATA }]);
-    this.selfAppended();
     // Elected although removed (removedHoldingLog): lead only to hand over.
     if (!this.promotable()) this.handOffAfterRemoval();
   }

@@ -161,9 +161,13 @@ export class Simulation {
   /**
    * Applied entries by index. `committedBy`: the lowest term of a node seen applying it, an upper
    * bound of the term whose leader committed it (a node learns a commit from a leader of that
-   * term or a later one, and a restarted one from its own disk, with its term).
+   * term or a later one, and a restarted one from its own disk, with its term); commitTerms has
+   * the exact one wherever a leader's Ready showed the commit.
    */
   private readonly committed = new Map<number, { term: number; key: string; committedBy: number }>();
+  /** The term of the leader whose commit index first covered each index. */
+  private readonly commitTerms = new Map<number, number>();
+  private commitTermsUpTo = 0;
   private readonly leaders = new Map<number, NodeId>();
   private readonly votes = new Map<string, NodeId>();
   private readonly proposed = new Set<string>();
@@ -441,6 +445,7 @@ export class Simulation {
       }
       if (!n.raft!.hasReady()) return;
       const rd = n.raft!.ready();
+      if (rd.hardState && n.raft!.currentRole() === 'leader') this.noteLeaderCommit(rd.hardState.commit, rd.hardState.term);
       const delay = this.rng.chance(this.faults.diskDelayRate) ? this.rng.int(1, this.faults.diskDelayMaxMicro) : 0;
       // Writes finish in the order they were issued (one storage queue).
       const last = n.inflight.length > 0 ? n.inflight[n.inflight.length - 1].doneAt : 0;
@@ -552,6 +557,12 @@ export class Simulation {
         }
       }
     }
+  }
+
+  /** A leader of `term` committed up to `commit`: indexes first covered now were committed in `term`. */
+  private noteLeaderCommit(commit: number, term: number): void {
+    for (let i = commit; i > this.commitTermsUpTo; i--) this.commitTerms.set(i, term);
+    if (commit > this.commitTermsUpTo) this.commitTermsUpTo = commit;
   }
 
   private checkCommitted(n: SimNode, index: number, term: number, key: string | null): void {
@@ -852,7 +863,7 @@ export class Simulation {
     const log = n.raft!.logView();
     const leaderTerm = n.raft!.currentTerm();
     for (const [index, rec] of this.committed) {
-      if (index <= log.snapIndex || rec.committedBy >= leaderTerm) continue;
+      if (index <= log.snapIndex || (this.commitTerms.get(index) ?? rec.committedBy) >= leaderTerm) continue;
       const e = log.entry(index);
       if (!e || e.term !== rec.term || entryKey(e) !== rec.key) {
         throw new Violation(`leader completeness: ${n.id} leads term ${n.raft!.currentTerm()} without committed entry ${index} (term ${rec.term})`);
