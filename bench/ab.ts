@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { flag } from './flags';
 import { startQuorumlock } from './targets/quorumlock';
 import type { Target } from './targets/target';
+import { median } from './workloads/failover';
 import { runLockCycle } from './workloads/lock_cycle';
 import { runRedisBenchmark } from './workloads/redis_benchmark';
 
@@ -47,12 +48,6 @@ async function turn(target: Target): Promise<Turn> {
   const requests = Math.round(seconds * (pipeline === 16 ? 50_000 : 15_000));
   const r = await runRedisBenchmark(target, { clients, pipeline, requests });
   return { perSec: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 const show = (t: Turn): string => `${t.perSec.toFixed(0)}/s p50 ${t.p50Ms.toFixed(2)} p99 ${t.p99Ms.toFixed(2)} ms`;
