@@ -1267,7 +1267,7 @@ export class RaftNode {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if ((this.promotable() || this.removedHoldingLog()) && this.electionElapsed >= this.randomizedElectionTimeout) {
+    if (this.mayCampaign() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(this.cfg.preVote ? 'pre' : 'election');
     }
@@ -1322,13 +1322,18 @@ export class RaftNode {
     return this.conf.voters.length > 0 && !this.conf.learners.includes(this.id) && !this.promotable() && this.log.lastIndex() > 0;
   }
 
+  /** A voter, or a removed node that may have to hand over (removedHoldingLog). */
+  private mayCampaign(): boolean {
+    return this.promotable() || this.removedHoldingLog();
+  }
+
   private hasUnappliedConfChanges(): boolean {
     if (this.log.applied >= this.log.committed) return false;
     return this.log.unappliedCommitted().some((e) => e.type === EntryType.ConfChange);
   }
 
   private hup(kind: CampaignKind): void {
-    if (this.role === 'leader' || !(this.promotable() || this.removedHoldingLog()) || this.hasUnappliedConfChanges()) return;
+    if (this.role === 'leader' || !this.mayCampaign() || this.hasUnappliedConfChanges()) return;
     this.campaign2(kind);
   }
 
