@@ -148,6 +148,12 @@ export class SnapshotEncoder {
     assert(!this.detached, 'step() of a finished or abandoned snapshot');
     let budget = maxKeys;
     for (; this.db < this.state.dbs.length; this.db++, this.slot = 0) {
+      // An empty database has nothing left to copy: a slot that held keys when the snapshot began
+      // was copied before the write that emptied it (beforeSlotAccess), and a key added since is
+      // not the snapshot's. Walking its 16,384 empty slots anyway, in each of the 15 databases
+      // nobody uses, was 2% of a follower's CPU in lock cycles at 50 clients, which snapshot
+      // every 10,000 entries (perf, 2026-12-07).
+      if (this.state.dbs[this.db].size === 0) continue;
       while (this.slot < SLOT_COUNT) {
         budget -= this.capture(this.db, this.slot++);
         if (budget <= 0) return this.db === this.state.dbs.length - 1 && this.slot === SLOT_COUNT;

@@ -240,6 +240,39 @@ t.test('a snapshot encoded a slice at a time while entries go on being applied h
   t.end();
 });
 
+t.test('a database empty or emptied while a snapshot encodes: the snapshot keeps what was there when it began', (t) => {
+  const h = new Harness();
+  for (let i = 0; i < 500; i++) h.run('SET', `a${i}`, 'v', 'PX', 60_000);
+  h.db = 2;
+  for (let i = 0; i < 300; i++) h.run('SET', `c${i}`, 'w');
+  h.db = 7;
+  for (let i = 0; i < 50; i++) h.run('SET', `untouched${i}`, 'z');
+  const atBegin = h.sm.digest();
+  const job = h.sm.beginSnapshot();
+  job.step(100);
+  // Database 0 emptied key by key and database 2 by FLUSHDB, both before the encoder reaches
+  // their remaining slots; database 5, empty when the snapshot began, written to meanwhile.
+  h.db = 0;
+  for (let i = 0; i < 500; i++) h.run('DEL', `a${i}`);
+  h.db = 5;
+  for (let i = 0; i < 200; i++) h.run('SET', `late${i}`, 'x');
+  h.db = 2;
+  h.run('FLUSHDB');
+  while (!job.step(50)) h.run('SET', `later${h.index}`, 'y');
+  const restored = new Harness();
+  restored.sm.restore(job.finish());
+  t.equal(restored.sm.digest(), atBegin, 'the snapshot is the keyspace as it was when it began');
+  restored.db = 0;
+  t.equal(restored.read('GET', 'a499'), 'v', 'a key deleted after the snapshot began is in it');
+  restored.db = 2;
+  t.equal(restored.read('GET', 'c0'), 'w', 'a key flushed after the snapshot began is in it');
+  restored.db = 5;
+  t.equal(restored.read('GET', 'late0'), null, 'a key added after the snapshot began is not');
+  restored.db = 7;
+  t.equal(restored.read('DBSIZE'), 50, 'a database nobody wrote to meanwhile is whole');
+  t.end();
+});
+
 t.test('restore() abandons a snapshot being encoded; the next one starts clean', (t) => {
   const h = new Harness();
   for (let i = 0; i < 2000; i++) h.run('SET', `k${i}`, 'v');
