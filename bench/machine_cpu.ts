@@ -8,7 +8,11 @@
 // target leaves the machine near no idle time, its cycles/s is set by CPU per cycle, and the
 // ratio of two such targets' cycles/s is the inverse ratio of their machine CPU per cycle.
 //
-// Run: npx tsc -p . && node dist/bench/machine_cpu.js [--clients 50] [--seconds 10] [--etcd]
+// --no-fsync adds a quorumlock cluster whose nodes never sync their logs (--test-unsafe-no-fsync,
+// unsafe for data): what the disk costs per cycle, and how far quorumlock could go were its syncs
+// free. --rounds N runs the whole list N times, so a drift of the machine shows.
+//
+// Run: npx tsc -p . && node dist/bench/machine_cpu.js [--clients 50] [--seconds 10] [--etcd] [--no-fsync] [--rounds 1]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,6 +25,7 @@ import { runLockCycle } from './workloads/lock_cycle';
 
 const clients = Number(flag('clients', '50'));
 const seconds = Number(flag('seconds', '10'));
+const rounds = Number(flag('rounds', '1'));
 /** Kernel ticks per second of /proc/stat and /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_SEC = 100;
 
@@ -54,6 +59,9 @@ function selfMicros(): number {
   return usage.user + usage.system;
 }
 
+/** Cycles/s of every target, by name, over the rounds. */
+const results = new Map<string, number[]>();
+
 async function measure(target: Target): Promise<void> {
   await runLockCycle(target, clients, 3);
   const pids = target.nodes.ids.map((id) => target.nodes.pid(id));
@@ -70,6 +78,7 @@ async function measure(target: Target): Promise<void> {
   const perCycle = (ticks: number): string => ((ticks / TICKS_PER_SEC / spanCycles) * 1e6).toFixed(1);
   const d = (k: keyof MachineTicks): number => machine1[k] - machine0[k];
   const share = (k: keyof MachineTicks): string => `${((100 * d(k)) / d('total')).toFixed(0)}%`;
+  results.set(target.name, [...(results.get(target.name) ?? []), result.cyclesPerSec]);
   console.log(`${target.name}: ${result.cyclesPerSec.toFixed(0)} cycles/s at ${clients} clients, p50 ${result.p50Ms.toFixed(2)} ms`);
   console.log(
     `  machine: ${perCycle(d('total') - d('idle') - d('iowait'))} µs of CPU per cycle ` +
@@ -82,14 +91,25 @@ async function measure(target: Target): Promise<void> {
 
 async function main(): Promise<void> {
   const starts: Array<() => Promise<Target>> = [() => startRedis({ appendfsyncAlways: true }), () => startQuorumlock(3)];
+  if (process.argv.includes('--no-fsync')) starts.push(() => startQuorumlock(3, undefined, ['--test-unsafe-no-fsync'], 'quorumlock-no-fsync'));
   if (process.argv.includes('--etcd')) starts.push(() => startEtcd(3));
-  for (const start of starts) {
-    const target = await start();
-    try {
-      await measure(target);
-    } finally {
-      await target.stop();
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) console.log(`round ${round} of ${rounds}`);
+    for (const start of starts) {
+      const target = await start();
+      try {
+        await measure(target);
+      } finally {
+        await target.stop();
+      }
     }
+  }
+  // Each target's cycles/s over Redis with appendfsync always's in the same round.
+  const redis = results.get('redis-aof-always') ?? [];
+  for (const [name, perSec] of results) {
+    if (name === 'redis-aof-always') continue;
+    const ratios = perSec.map((n, i) => (n / redis[i]).toFixed(2));
+    console.log(`${name} / redis-aof-always, by round: ${ratios.join(' ')}`);
   }
 }
 

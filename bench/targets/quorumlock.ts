@@ -14,7 +14,11 @@ import type { NodeControl, Target } from './target';
 export const QUORUMLOCK_TICK_MS = 100;
 export const QUORUMLOCK_ELECTION_TICKS = 10;
 
-export async function startQuorumlock(nodes = 3, bin?: string): Promise<Target> {
+/**
+ * `nodeArgs`: extra `serve` flags for every node (bench/machine_cpu.ts --no-fsync starts one with
+ * --test-unsafe-no-fsync, named `name`).
+ */
+export async function startQuorumlock(nodes = 3, bin?: string, nodeArgs: readonly string[] = [], name = 'quorumlock'): Promise<Target> {
   const teardowns: Array<() => unknown> = [];
   const harness = { teardown: (fn: () => unknown) => teardowns.push(fn), passing: () => true, comment: (...a: unknown[]) => console.log(...a) };
   const stop = async (): Promise<void> => {
@@ -23,12 +27,19 @@ export async function startQuorumlock(nodes = 3, bin?: string): Promise<Target> 
   try {
     // QUORUMLOCK_NODE_FLAGS: flags for each node's `node` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
     const execArgv = process.env.QUORUMLOCK_NODE_FLAGS?.split(' ').filter(Boolean);
-    const cluster = await Cluster.start(harness, { nodes, tickMs: QUORUMLOCK_TICK_MS, electionTicks: QUORUMLOCK_ELECTION_TICKS, execArgv, bin });
+    const cluster = await Cluster.start(harness, {
+      nodes,
+      tickMs: QUORUMLOCK_TICK_MS,
+      electionTicks: QUORUMLOCK_ELECTION_TICKS,
+      execArgv,
+      bin,
+      nodeArgs: () => [...nodeArgs],
+    });
     for (const node of cluster.nodes.values()) if (node.child) trackChild(node.child);
     // The helper's temp root (the parent of every data dir) goes too if the benchmark is killed.
     trackDir(path.dirname(cluster.node('n1').dataDir));
     const leader = await cluster.leader();
-    return { name: 'quorumlock', kind: 'quorumlock', host: '127.0.0.1', port: leader.port, nodes: control(cluster), stop };
+    return { name, kind: 'quorumlock', host: '127.0.0.1', port: leader.port, nodes: control(cluster), stop };
   } catch (error) {
     await stop();
     throw error;

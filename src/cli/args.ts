@@ -86,6 +86,9 @@ Options for serve:
 Test-only (the fault-injection suite; never in production):
   --test-clock-offset-ms N      skew this node's clock by N ms
   --test-unsafe-local-reads     a deliberate bug: serve reads from local state on any node
+  --test-unsafe-no-fsync        write the Raft log without fsync (etcd's --unsafe-no-fsync): a power
+                                loss or kernel crash can lose acknowledged writes; for measuring
+                                what the disk costs
 `;
 
 export interface ParsedCommand {
@@ -116,6 +119,10 @@ export function parseArgs(argv: string[]): ParsedCommand {
     }
     if (arg === '--test-unsafe-local-reads') {
       config.testUnsafeLocalReads = true; // test-only deliberate bug, a flag
+      continue;
+    }
+    if (arg === '--test-unsafe-no-fsync') {
+      config.testUnsafeNoFsync = true; // test-only, unsafe for data, a flag
       continue;
     }
     let name = arg.slice(2);

@@ -76,6 +76,12 @@ export interface ServerConfig {
   testClockOffsetMs: number;
   /** A deliberate bug: serve every read from local state, even on followers, so the checker can be shown to catch it. */
   testUnsafeLocalReads: boolean;
+  /**
+   * Write the Raft log without syncing it (etcd's --unsafe-no-fsync). A process crash loses
+   * nothing (the page cache survives it), a kernel crash or power loss can lose acknowledged
+   * writes. For measuring what the disk costs (bench/machine_cpu.ts --no-fsync), never for data.
+   */
+  testUnsafeNoFsync: boolean;
 }
 
 export function defaultConfig(): ServerConfig {
@@ -112,6 +118,7 @@ export function defaultConfig(): ServerConfig {
     logLevel: 'info',
     testClockOffsetMs: 0,
     testUnsafeLocalReads: false,
+    testUnsafeNoFsync: false,
   };
 }
 

@@ -178,7 +178,16 @@ export class RaftDriver implements ReplicatedNode {
   async start(): Promise<void> {
     const { config } = this;
     const storageDir = path.join(config.dataDir, 'raft');
-    this.storage = await RaftStorage.open(storageDir, { nodeId: config.nodeId, clusterId: this.clusterId() }, { logger: this.logger });
+    this.storage = await RaftStorage.open(
+      storageDir,
+      { nodeId: config.nodeId, clusterId: this.clusterId() },
+      { logger: this.logger, unsafeNoFsync: config.testUnsafeNoFsync },
+    );
+    if (config.testUnsafeNoFsync) {
+      this.logger.warn('the raft log is never synced (--test-unsafe-no-fsync): a kernel crash or power loss can lose acknowledged writes', {
+        hint: 'for measuring what the disk costs only; restart without the flag to keep data safe',
+      });
+    }
     const loaded = this.storage.loaded();
     // The core and the state machine take what they need below; the storage need not keep it all.
     this.storage.releaseLoaded();
@@ -1032,6 +1041,7 @@ export class RaftDriver implements ReplicatedNode {
       snapshotIndex: this.lastSnapshotIndex,
       voters: s.conf.voters,
       learners: s.conf.learners,
+      logFsync: !this.config.testUnsafeNoFsync,
       fsyncCount: disk.fsyncCount,
       fsyncAvgMicros: Math.round(disk.fsyncAvgMicros),
       fsyncMaxMicros: disk.fsyncMaxMicros,

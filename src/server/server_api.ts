@@ -23,6 +23,8 @@ export interface NodeStatus {
   readonly snapshotIndex: number;
   readonly voters: readonly string[];
   readonly learners: readonly string[];
+  /** False only under --test-unsafe-no-fsync: the log is never synced. */
+  readonly logFsync: boolean;
   readonly fsyncCount: number;
   readonly fsyncAvgMicros: number;
   readonly fsyncMaxMicros: number;

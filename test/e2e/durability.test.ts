@@ -71,3 +71,37 @@ t.test('SIGTERM answers in-flight writes, then exits 0, and the data is there on
   const values = await check.mget(...done.map((i) => `t${i}`));
   t.same(values, done.map(String), `every acknowledged write (${done.length}) is there after the restart`);
 });
+
+t.test('--test-unsafe-no-fsync: the node says its log is not synced, syncs nothing, and a process crash still loses nothing', async (t) => {
+  const infoField = async (redis: Redis, field: string): Promise<string> => {
+    const match = new RegExp(`^${field}:(.*)\\r$`, 'm').exec(await redis.info('persistence'));
+    if (!match) throw new Error(`INFO persistence has no ${field}`);
+    return match[1];
+  };
+
+  const safe = await startServerProcess(t);
+  const safeClient = new Redis({ port: safe.port });
+  t.teardown(() => safeClient.disconnect());
+  await safeClient.set('k', 'v');
+  t.equal(await infoField(safeClient, 'raft_log_fsync'), 'always', 'by default every log write is synced');
+  t.ok(Number(await infoField(safeClient, 'raft_fsync_count')) > 0, 'and fsyncs are counted');
+
+  const unsafe = await startServerProcess(t, { args: ['--test-unsafe-no-fsync'] });
+  t.match(unsafe.output(), /never synced \(--test-unsafe-no-fsync\)/, 'a warning at start says so');
+  const client = new Redis({ port: unsafe.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  t.equal(await infoField(client, 'raft_log_fsync'), 'no');
+  t.same(await client.config('GET', 'appendfsync'), ['appendfsync', 'no']);
+  const keys = Array.from({ length: 500 }, (_, i) => `u${i}`);
+  await Promise.all(keys.map((key, i) => client.set(key, String(i))));
+  t.equal(await infoField(client, 'raft_fsync_count'), '0', 'no write was synced');
+  client.disconnect();
+  unsafe.child.kill('SIGKILL');
+  await unsafe.exited;
+
+  // The page cache outlives the process: only a kernel crash or a power loss could lose these.
+  const again = await startServerProcess(t, { dataDir: unsafe.dataDir });
+  const check = new Redis({ port: again.port });
+  t.teardown(() => check.disconnect());
+  t.same(await check.mget(...keys), keys.map((_, i) => String(i)), 'all 500 acknowledged writes are there after kill -9');
+});

@@ -150,6 +150,22 @@ t.test('round trip: what was saved is what reopen loads', async (t) => {
   await r.close();
 });
 
+t.test('unsafeNoFsync (--test-unsafe-no-fsync): no save is synced, and every one reads back', async (t) => {
+  const dir = tempDir(t);
+  const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' }, { unsafeNoFsync: true });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: entries(1, 3, 1), blocking: true });
+  await s.save({ hardState: { term: 1, vote: 'n1', commit: 3 }, entries: entries(4, 6, 1) });
+  await s.save({ entries: entries(7, 7, 1), blocking: true });
+  t.equal(s.stats().fsyncCount, 0, 'no fsync');
+  t.equal(s.stats().blockingWrites, 2, 'a blocking save is still written on the calling thread');
+  await s.close();
+
+  const r = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });
+  t.same(r.loaded().hardState, { term: 1, vote: 'n1', commit: 3 });
+  t.same(plain(r.loaded().entries), plain(entries(1, 7, 1)));
+  await r.close();
+});
+
 t.test('saves are applied in call order even when not awaited one by one', async (t) => {
   const dir = tempDir(t);
   const s = await RaftStorage.open(dir, { nodeId: 'n1', clusterId: 'c1' });

@@ -67,6 +67,11 @@ export interface StorageOptions {
   readonly walSegmentBytes?: number;
   /** Told what open() repaired (a torn WAL tail, an interrupted snapshot save); a Logger fits. */
   readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void };
+  /**
+   * Never sync the log (--test-unsafe-no-fsync): every append goes to the page cache only, so a
+   * kernel crash or power loss can lose acknowledged writes. Snapshots are still synced.
+   */
+  readonly unsafeNoFsync?: boolean;
 }
 
 /** What open() read back from disk. */
@@ -154,9 +159,11 @@ export class RaftStorage {
   private fsyncLastMicros = 0;
   private fsyncTotalMicros = 0;
   private fsyncMaxMicros = 0;
+  private readonly unsafeNoFsync: boolean;
 
-  private constructor(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, wal: Wal, read: ReadState) {
+  private constructor(dir: string, db: ClassicLevel<Uint8Array, Uint8Array>, wal: Wal, read: ReadState, unsafeNoFsync: boolean) {
     this.dir = dir;
+    this.unsafeNoFsync = unsafeNoFsync;
     this.db = db;
     this.wal = wal;
     this.initial = read.loaded;
@@ -203,7 +210,7 @@ export class RaftStorage {
         marker: replayed.marker,
         segmentMaxIndex: replayed.segmentMaxIndex,
       };
-      const storage = new RaftStorage(dir, db, wal, read);
+      const storage = new RaftStorage(dir, db, wal, read, options.unsafeNoFsync === true);
       hooks.prologue = () => storage.prologue();
       if (replayed.missingMarker) {
         await storage.appendMarker(replayed.missingMarker);
@@ -400,6 +407,7 @@ export class RaftStorage {
       sync = true;
       await this.storeSnapshot(snapshot.meta, snapshot.data, updates[0].hardState ?? null);
     }
+    if (this.unsafeNoFsync) sync = false;
     const seq = await this.wal.append(records, sync, updates.every((u) => u.blocking === true));
     if (sync) {
       const micros = Number((process.hrtime.bigint() - started) / 1000n);

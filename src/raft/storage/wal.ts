@@ -239,6 +239,10 @@ export class Wal {
         } else {
           await writeFully(this.active.dsyncFd, framed.bytes, this.offset);
         }
+      } else if (blocking && !sync && framed.bytes.length <= blockingAppendBytesMax) {
+        // Unsynced yet blocking: only a storage that never syncs (--test-unsafe-no-fsync) asks.
+        writeFullySync(this.active.fd, framed.bytes, this.offset);
+        this.blockingAppends++;
       } else {
         await writeFully(this.active.fd, framed.bytes, this.offset);
         if (sync) await fsFdatasync(this.active.fd);

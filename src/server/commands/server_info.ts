@@ -92,7 +92,7 @@ function infoSection(server: ServerApi, section: string): string | null {
         ['async_loading', 0],
         ['rdb_changes_since_last_save', 0],
         ['aof_enabled', 0],
-        ['raft_log_fsync', 'always'],
+        ['raft_log_fsync', status.logFsync ? 'always' : 'no'],
         ['raft_fsync_count', status.fsyncCount],
         ['raft_fsync_avg_usec', status.fsyncAvgMicros],
       ]);
@@ -186,7 +186,7 @@ const configNames: Record<string, (server: ServerApi) => string> = {
   'raft-snapshot-entries-min': (s) => String(s.config.snapshotEntriesMin),
   save: () => '',
   appendonly: () => 'no',
-  appendfsync: () => 'always',
+  appendfsync: (s) => (s.node.status().logFsync ? 'always' : 'no'),
   'maxmemory-policy': () => 'noeviction',
   maxmemory: () => '0',
 };
