@@ -16,7 +16,9 @@
 // drift as much as the targets. A round's figures are taken within half a minute of each other;
 // the check uses the median of the rounds' ratios, and the report lists every round. Each target
 // gets one unrecorded 3 s turn before the first round (warm-up, as the per-target pass gets from
-// its 1- and 10-client runs).
+// its 1- and 10-client runs). A fourth cluster takes turns in the rounds as a reference, not a
+// target: quorumlock whose nodes never sync their logs (--test-unsafe-no-fsync), which shows what
+// the disk costs and how far quorumlock's CPU alone would let it go against Redis on this machine.
 //
 // Run: npm run bench [-- --quick]   (quick: 1 and 50 clients, 3 s each, 3 failovers, 100k locks,
 // one paired round; under 3 minutes)
@@ -65,8 +67,10 @@ interface Plan {
   pairedRounds: number;
 }
 
+/** The reference in the paired rounds: quorumlock with its logs never synced (unsafe; not a target). */
+const NO_FSYNC = 'quorumlock-no-fsync';
 /** Targets that take part in the paired rounds, the one judged last. */
-const PAIRED_TARGETS = ['redis-aof-always', 'etcd', 'quorumlock'];
+const PAIRED_TARGETS = ['redis-aof-always', 'etcd', NO_FSYNC, 'quorumlock'];
 const PAIRED_CLIENTS = 50;
 
 interface PairedRound {
@@ -111,7 +115,7 @@ function render(file: string): void {
   r.memory ??= [];
   r.paired ??= [];
   const base = file.replace(/\.json$/, '');
-  fs.writeFileSync(`${base}.md`, markdown(r));
+  fs.writeFileSync(`${base}.md`, markdown(r, `${path.basename(base)}.svg`));
   fs.writeFileSync(`${base}.svg`, svgChart(r));
   console.log(`wrote ${base}.md, .svg`);
 }
@@ -190,9 +194,10 @@ async function main(): Promise<void> {
   const narrowed = targetFilter !== null || workloadFilter !== null;
   const base = path.join(resultsDir, `${date}${quick ? '-quick' : ''}${narrowed ? '-partial' : ''}`);
   fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
-  fs.writeFileSync(`${base}.md`, markdown(results));
+  const report = markdown(results, `${path.basename(base)}.svg`);
+  fs.writeFileSync(`${base}.md`, report);
   fs.writeFileSync(`${base}.svg`, svgChart(results));
-  console.log(`\n${markdown(results)}\nwrote ${base}.json, .md, .svg`);
+  console.log(`\n${report}\nwrote ${base}.json, .md, .svg`);
 }
 
 /**
@@ -201,7 +206,10 @@ async function main(): Promise<void> {
  * that no target always runs first (or right after another's load).
  */
 async function runPairedRounds(results: Results): Promise<void> {
-  const specs = TARGETS.filter((t) => PAIRED_TARGETS.includes(t.name) && (targetFilter === null || targetFilter.includes(t.name)));
+  const reference = { name: NO_FSYNC, start: () => startQuorumlock(3, undefined, ['--test-unsafe-no-fsync'], NO_FSYNC) };
+  // The reference comes with quorumlock: `--targets quorumlock,...` runs it too.
+  const selected = (name: string): boolean => targetFilter === null || targetFilter.includes(name === NO_FSYNC ? 'quorumlock' : name);
+  const specs = [...TARGETS, reference].filter((t) => PAIRED_TARGETS.includes(t.name) && selected(t.name));
   if (specs.length < 2 || !specs.some((t) => t.name === 'quorumlock')) return;
   const started: Target[] = [];
   try {
@@ -229,16 +237,16 @@ async function runPairedRounds(results: Results): Promise<void> {
   }
 }
 
-/** quorumlock's cycles/s over `other`'s in one paired round; undefined unless it measured both. */
-function roundRatio(round: PairedRound, other: string): number | undefined {
-  const ql = round.results.find((x) => x.target === 'quorumlock');
+/** `of`'s cycles/s over `other`'s in one paired round; undefined unless it measured both. */
+function roundRatio(round: PairedRound, other: string, of = 'quorumlock'): number | undefined {
+  const ql = round.results.find((x) => x.target === of);
   const o = round.results.find((x) => x.target === other);
   return ql && o && o.cyclesPerSec > 0 ? ql.cyclesPerSec / o.cyclesPerSec : undefined;
 }
 
 /** roundRatio of every paired round that measured both. */
-function pairedRatios(r: Results, other: string): number[] {
-  return r.paired.map((round) => roundRatio(round, other)).filter((x): x is number => x !== undefined);
+function pairedRatios(r: Results, other: string, of = 'quorumlock'): number[] {
+  return r.paired.map((round) => roundRatio(round, other, of)).filter((x): x is number => x !== undefined);
 }
 
 function gitHead(): string {
@@ -259,7 +267,8 @@ function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || !b ? '–' : `${(a / b).toFixed(2)}x`;
 }
 
-function markdown(r: Results): string {
+/** `svgFile`: the chart written beside the report, which the report links to. */
+function markdown(r: Results, svgFile: string): string {
   const cycle = (target: string, clients: number): LockCycleResult | undefined => r.lockCycle.find((x) => x.target === target && x.clients === clients);
   const bench = (target: string, pipeline: number): RedisBenchmarkResult | undefined => r.redisBenchmark.find((x) => x.target === target && x.pipeline === pipeline);
   const lines: string[] = [];
@@ -305,7 +314,7 @@ function markdown(r: Results): string {
   }
   if (r.paired.length) {
     const names = PAIRED_TARGETS.filter((t) => r.paired.some((p) => p.results.some((x) => x.target === t)));
-    const others = names.filter((t) => t !== 'quorumlock');
+    const others = names.filter((t) => t !== 'quorumlock' && t !== NO_FSYNC);
     lines.push(
       `| paired round, ${PAIRED_CLIENTS} clients | order | ${names.map((t) => `${t} cycles/s`).join(' | ')} | ${others.map((t) => `quorumlock/${t}`).join(' | ')} |`,
       `|---|---|${names.map(() => '---:').join('|')}|${others.map(() => '---:').join('|')}|`,
@@ -317,6 +326,13 @@ function markdown(r: Results): string {
     }
     lines.push(`| median | | ${names.map((t) => fmt(median(r.paired.flatMap((p) => p.results.filter((x) => x.target === t).map((x) => x.cyclesPerSec))), 0)).join(' | ')} | ${others.map((t) => `${fmt(median(pairedRatios(r, t)))}x`).join(' | ')} |`);
     lines.push('', `Paired rounds: the durable targets side by side, taking turns at ${PAIRED_CLIENTS} clients for ${r.plan.seconds} s each, the order rotated every round, so that each round's figures are taken within half a minute of each other (this machine's speed drifts over minutes). The ratio targets below use the median of the rounds' ratios.`, '');
+    const bound = pairedRatios(r, 'redis-aof-always', NO_FSYNC);
+    if (bound.length > 0) {
+      lines.push(
+        `Reference, not a target: ${NO_FSYNC} is a quorumlock cluster whose nodes never sync their Raft logs (\`--test-unsafe-no-fsync\`: a power loss could lose acknowledged writes). Its cycles/s over redis-aof-always's: median ${fmt(median(bound))}x (rounds ${bound.map((x) => `${fmt(x)}x`).join(', ')}). That is how far quorumlock's CPU alone takes it against Redis on this machine, with its disk work free.`,
+        '',
+      );
+    }
   }
   // The issue's targets for quorumlock, each met or not (only those this run measured).
   const checks: Array<[string, boolean | undefined, string]> = [];
@@ -355,7 +371,7 @@ function markdown(r: Results): string {
   }
   for (const e of r.errors) lines.push(`- **${e.target} failed**: ${e.error}`);
   lines.push(`Whole run: ${fmt(r.durationSeconds / 60, 1)} min.`, '');
-  lines.push(`![throughput and p99 against clients; failover; memory per lock](${r.date}${r.quick ? '-quick' : ''}.svg)`, '');
+  lines.push(`![throughput and p99 against clients; failover; memory per lock](${svgFile})`, '');
   return lines.join('\n');
 }
 
