@@ -9,7 +9,9 @@
 // data only: no ext4 journal commit on the hot path. A synced append goes through an O_DSYNC file
 // descriptor: the write and its sync are one system call (the same work as write + fdatasync, one
 // trip to libuv's thread pool instead of two). When unsynced appends precede it, write + fdatasync
-// it is, since an O_DSYNC write syncs only its own bytes.
+// it is, since an O_DSYNC write syncs only its own bytes. An append also writes the zeros after its
+// records to the end of their last page, so that it never writes part of a page the kernel dropped
+// from its cache, which would cost a disk read inside the synced write (pagePaddingBytes).
 //
 // Rollover: a batch that does not fit in the rest of the active segment goes to the next one, after
 // the active one is synced (then a torn write can only ever be in the last segment written to).
@@ -48,6 +50,8 @@ import {
 } from './wal_segment';
 
 export const defaultSegmentBytes = 64 * 1024 * 1024;
+/** The page size the padding of appends aligns to (see pagePaddingBytes). */
+export const walPageBytes = 4096;
 /** The largest append written on the calling thread when the caller asks to block (see append()). */
 export const blockingAppendBytesMax = 256 * 1024;
 const segmentBytesMin = 1024;
@@ -231,7 +235,8 @@ export class Wal {
     try {
       let records = payloads;
       if (this.offset + framedBytes(records) > this.active.sizeBytes) records = await this.rollover(payloads);
-      const framed = frameRecords(records, this.crc);
+      const recordBytes = framedBytes(records);
+      const framed = frameRecords(records, this.crc, pagePaddingBytes(this.offset + recordBytes, this.active.sizeBytes));
       if (sync && !this.unsynced) {
         if (blocking && framed.bytes.length <= blockingAppendBytesMax) {
           writeFullySync(this.active.dsyncFd, framed.bytes, this.offset);
@@ -247,7 +252,7 @@ export class Wal {
         await writeFully(this.active.fd, framed.bytes, this.offset);
         if (sync) await fsFdatasync(this.active.fd);
       }
-      this.offset += framed.bytes.length;
+      this.offset += recordBytes;
       this.crc = framed.crc;
       this.unsynced = !sync;
       this.maybePrepareNext();
@@ -375,4 +380,19 @@ function isZero(bytes: Buffer, from: number): boolean {
     if (!block.equals(zeroBlock.subarray(0, block.length))) return false;
   }
   return true;
+}
+
+/**
+ * The zeros an append writes after its records, up to the end of the page its last record ends in
+ * (or of the segment). The segment holds zeros there already, so the content does not change: the
+ * point is that every page an append touches is written to its end. Under memory pressure, or a
+ * host's proactive reclaim (this VM's DAMON drops file pages idle for 60 s), the kernel evicts
+ * the preallocated pages of the active segment, and a write that covers only part of an evicted
+ * page must first read it from disk, inside the synced write. Written to its end, a page needs no
+ * read; the next append, which starts inside it, finds it in the page cache. The flush writes the
+ * same pages either way.
+ */
+export function pagePaddingBytes(endOffset: number, segmentBytes: number): number {
+  const pageEnd = Math.ceil(endOffset / walPageBytes) * walPageBytes;
+  return Math.max(0, Math.min(pageEnd, segmentBytes) - endOffset);
 }

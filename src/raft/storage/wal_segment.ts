@@ -88,11 +88,12 @@ export function framedBytes(payloads: readonly Uint8Array[]): number {
 }
 
 /**
- * One append's records framed for writing after a record whose CRC is `crc`; and the last
+ * One append's records framed for writing after a record whose CRC is `crc`, followed by
+ * `zeroPaddingBytes` zeros (see Wal.append: the segment holds zeros there already); and the last
  * record's CRC.
  */
-export function frameRecords(payloads: readonly Uint8Array[], crc: number): { bytes: Buffer; crc: number } {
-  const out = Buffer.allocUnsafe(framedBytes(payloads));
+export function frameRecords(payloads: readonly Uint8Array[], crc: number, zeroPaddingBytes = 0): { bytes: Buffer; crc: number } {
+  const out = Buffer.allocUnsafe(framedBytes(payloads) + zeroPaddingBytes);
   let p = 0;
   for (let i = 0; i < payloads.length; i++) {
     const payload = payloads[i];
@@ -105,6 +106,7 @@ export function frameRecords(payloads: readonly Uint8Array[], crc: number): { by
     out.set(payload, p + recordHeaderBytes);
     p += recordHeaderBytes + payload.length;
   }
+  out.fill(0, p);
   return { bytes: out, crc };
 }
 
