@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { flag } from './flags';
 import { startEtcd } from './targets/etcd';
-import { startQuorumlock } from './targets/quorumlock';
+import { startQuorumlock, startQuorumlockNoFsync } from './targets/quorumlock';
 import { startRedis } from './targets/redis';
 import type { Target } from './targets/target';
 import { runLockCycle } from './workloads/lock_cycle';
@@ -91,7 +91,7 @@ async function measure(target: Target): Promise<void> {
 
 async function main(): Promise<void> {
   const starts: Array<() => Promise<Target>> = [() => startRedis({ appendfsyncAlways: true }), () => startQuorumlock(3)];
-  if (process.argv.includes('--no-fsync')) starts.push(() => startQuorumlock(3, undefined, ['--test-unsafe-no-fsync'], 'quorumlock-no-fsync'));
+  if (process.argv.includes('--no-fsync')) starts.push(startQuorumlockNoFsync);
   if (process.argv.includes('--etcd')) starts.push(() => startEtcd(3));
   for (let round = 1; round <= rounds; round++) {
     if (rounds > 1) console.log(`round ${round} of ${rounds}`);

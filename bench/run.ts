@@ -36,7 +36,7 @@ import { runContended, type ContendedResult } from './workloads/contended';
 import { runRedisBenchmark, type RedisBenchmarkResult } from './workloads/redis_benchmark';
 import { median, runFailover, type FailoverResult } from './workloads/failover';
 import { runMemory, type MemoryResult } from './workloads/memory';
-import { QUORUMLOCK_ELECTION_TICKS, QUORUMLOCK_TICK_MS } from './targets/quorumlock';
+import { QUORUMLOCK_ELECTION_TICKS, QUORUMLOCK_NO_FSYNC, QUORUMLOCK_TICK_MS, startQuorumlockNoFsync } from './targets/quorumlock';
 
 const quick = process.argv.includes('--quick');
 /** `--targets a,b` and `--workloads cycle,set,contended,failover,memory,paired` narrow a run (for iterating on one figure). */
@@ -68,7 +68,7 @@ interface Plan {
 }
 
 /** The reference in the paired rounds: quorumlock with its logs never synced (unsafe; not a target). */
-const NO_FSYNC = 'quorumlock-no-fsync';
+const NO_FSYNC = QUORUMLOCK_NO_FSYNC;
 /** Targets that take part in the paired rounds, the one judged last. */
 const PAIRED_TARGETS = ['redis-aof-always', 'etcd', NO_FSYNC, 'quorumlock'];
 const PAIRED_CLIENTS = 50;
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
  * that no target always runs first (or right after another's load).
  */
 async function runPairedRounds(results: Results): Promise<void> {
-  const reference = { name: NO_FSYNC, start: () => startQuorumlock(3, undefined, ['--test-unsafe-no-fsync'], NO_FSYNC) };
+  const reference = { name: NO_FSYNC, start: startQuorumlockNoFsync };
   // The reference comes with quorumlock: `--targets quorumlock,...` runs it too.
   const selected = (name: string): boolean => targetFilter === null || targetFilter.includes(name === NO_FSYNC ? 'quorumlock' : name);
   const specs = [...TARGETS, reference].filter((t) => PAIRED_TARGETS.includes(t.name) && selected(t.name));
@@ -239,9 +239,9 @@ async function runPairedRounds(results: Results): Promise<void> {
 
 /** `of`'s cycles/s over `other`'s in one paired round; undefined unless it measured both. */
 function roundRatio(round: PairedRound, other: string, of = 'quorumlock'): number | undefined {
-  const ql = round.results.find((x) => x.target === of);
+  const a = round.results.find((x) => x.target === of);
   const o = round.results.find((x) => x.target === other);
-  return ql && o && o.cyclesPerSec > 0 ? ql.cyclesPerSec / o.cyclesPerSec : undefined;
+  return a && o && o.cyclesPerSec > 0 ? a.cyclesPerSec / o.cyclesPerSec : undefined;
 }
 
 /** roundRatio of every paired round that measured both. */

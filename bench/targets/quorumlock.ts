@@ -14,10 +14,19 @@ import type { NodeControl, Target } from './target';
 export const QUORUMLOCK_TICK_MS = 100;
 export const QUORUMLOCK_ELECTION_TICKS = 10;
 
+/** The name of the cluster startQuorumlockNoFsync starts. */
+export const QUORUMLOCK_NO_FSYNC = 'quorumlock-no-fsync';
+
 /**
- * `nodeArgs`: extra `serve` flags for every node (bench/machine_cpu.ts --no-fsync starts one with
- * --test-unsafe-no-fsync, named `name`).
+ * A reference, not a target: a cluster whose nodes never sync their Raft logs
+ * (--test-unsafe-no-fsync), which shows what the disk costs (the paired rounds of run.ts, and
+ * machine_cpu.ts --no-fsync).
  */
+export function startQuorumlockNoFsync(): Promise<Target> {
+  return startQuorumlock(3, undefined, ['--test-unsafe-no-fsync'], QUORUMLOCK_NO_FSYNC);
+}
+
+/** `nodeArgs`: extra `serve` flags for every node; `name`: the target's name in results. */
 export async function startQuorumlock(nodes = 3, bin?: string, nodeArgs: readonly string[] = [], name = 'quorumlock'): Promise<Target> {
   const teardowns: Array<() => unknown> = [];
   const harness = { teardown: (fn: () => unknown) => teardowns.push(fn), passing: () => true, comment: (...a: unknown[]) => console.log(...a) };

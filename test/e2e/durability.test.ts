@@ -4,6 +4,7 @@
 
 import t from 'tap';
 import Redis from 'ioredis';
+import { infoSection } from '../helpers/cluster';
 import { startServerProcess, waitFor } from '../helpers/servers';
 
 t.test('kill -9 during a write load loses no acknowledged write', async (t) => {
@@ -73,28 +74,23 @@ t.test('SIGTERM answers in-flight writes, then exits 0, and the data is there on
 });
 
 t.test('--test-unsafe-no-fsync: the node says its log is not synced, syncs nothing, and a process crash still loses nothing', async (t) => {
-  const infoField = async (redis: Redis, field: string): Promise<string> => {
-    const match = new RegExp(`^${field}:(.*)\\r$`, 'm').exec(await redis.info('persistence'));
-    if (!match) throw new Error(`INFO persistence has no ${field}`);
-    return match[1];
-  };
-
   const safe = await startServerProcess(t);
   const safeClient = new Redis({ port: safe.port });
   t.teardown(() => safeClient.disconnect());
   await safeClient.set('k', 'v');
-  t.equal(await infoField(safeClient, 'raft_log_fsync'), 'always', 'by default every log write is synced');
-  t.ok(Number(await infoField(safeClient, 'raft_fsync_count')) > 0, 'and fsyncs are counted');
+  const safeInfo = await infoSection(safe.port, 'persistence');
+  t.equal(safeInfo.raft_log_fsync, 'always', 'by default every log write is synced');
+  t.ok(Number(safeInfo.raft_fsync_count) > 0, 'and fsyncs are counted');
 
   const unsafe = await startServerProcess(t, { args: ['--test-unsafe-no-fsync'] });
   t.match(unsafe.output(), /never synced \(--test-unsafe-no-fsync\)/, 'a warning at start says so');
   const client = new Redis({ port: unsafe.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
-  t.equal(await infoField(client, 'raft_log_fsync'), 'no');
+  t.equal((await infoSection(unsafe.port, 'persistence')).raft_log_fsync, 'no');
   t.same(await client.config('GET', 'appendfsync'), ['appendfsync', 'no']);
   const keys = Array.from({ length: 500 }, (_, i) => `u${i}`);
   await Promise.all(keys.map((key, i) => client.set(key, String(i))));
-  t.equal(await infoField(client, 'raft_fsync_count'), '0', 'no write was synced');
+  t.equal((await infoSection(unsafe.port, 'persistence')).raft_fsync_count, '0', 'no write was synced');
   client.disconnect();
   unsafe.child.kill('SIGKILL');
   await unsafe.exited;

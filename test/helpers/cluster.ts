@@ -107,8 +107,13 @@ export async function command(port: number, argv: Array<string | number>, timeou
 
 /** `INFO raft` as a field map. */
 export async function raftInfo(port: number, timeoutMs = 1000): Promise<Record<string, string>> {
-  const reply = await command(port, ['INFO', 'raft'], timeoutMs);
-  if (typeof reply !== 'string') throw new Error(`INFO raft on ${port}: ${String(reply)}`);
+  return infoSection(port, 'raft', timeoutMs);
+}
+
+/** The fields of one INFO section (`raft`, `persistence`, ...) of the node on `port`. */
+export async function infoSection(port: number, section: string, timeoutMs = 1000): Promise<Record<string, string>> {
+  const reply = await command(port, ['INFO', section], timeoutMs);
+  if (typeof reply !== 'string') throw new Error(`INFO ${section} on ${port}: ${String(reply)}`);
   const fields: Record<string, string> = {};
   for (const line of reply.split('\r\n')) {
     const colon = line.indexOf(':');

@@ -222,10 +222,12 @@ export class Wal {
    * went to (all go to one). Appends must not overlap; after a failed one the log must not be
    * used again (what is on disk is unknown).
    *
-   * `blocking`: the caller has nothing to do until the append is durable, so a synced append of at
-   * most blockingAppendBytesMax is one O_DSYNC write on the calling thread. That saves the thread
-   * pool's two cross-thread wake-ups per write, each of which costs tens of µs on a VM. Anything
-   * else (larger, unsynced, or after unsynced appends) goes through the thread pool as usual.
+   * `blocking`: the caller has nothing to do until the append is written, so an append of at most
+   * blockingAppendBytesMax is one write on the calling thread (O_DSYNC when synced; unsynced only
+   * from a storage that never syncs, --test-unsafe-no-fsync). That saves the thread pool's two
+   * cross-thread wake-ups per write, each of which costs tens of µs on a VM. Anything else (larger,
+   * or a synced append after unsynced ones, which needs write + fdatasync) goes through the thread
+   * pool as usual.
    */
   async append(payloads: readonly Uint8Array[], sync: boolean, blocking = false): Promise<number> {
     assert(!this.closed, 'append to a closed WAL');
@@ -237,20 +239,15 @@ export class Wal {
       if (this.offset + framedBytes(records) > this.active.sizeBytes) records = await this.rollover(payloads);
       const recordBytes = framedBytes(records);
       const framed = frameRecords(records, this.crc, pagePaddingBytes(this.offset + recordBytes, this.active.sizeBytes));
-      if (sync && !this.unsynced) {
-        if (blocking && framed.bytes.length <= blockingAppendBytesMax) {
-          writeFullySync(this.active.dsyncFd, framed.bytes, this.offset);
-          this.blockingAppends++;
-        } else {
-          await writeFully(this.active.dsyncFd, framed.bytes, this.offset);
-        }
-      } else if (blocking && !sync && framed.bytes.length <= blockingAppendBytesMax) {
-        // Unsynced yet blocking: only a storage that never syncs (--test-unsafe-no-fsync) asks.
-        writeFullySync(this.active.fd, framed.bytes, this.offset);
+      // A synced append after unsynced ones is write + fdatasync: an O_DSYNC write syncs only its own bytes.
+      const dsync = sync && !this.unsynced;
+      const fd = dsync ? this.active.dsyncFd : this.active.fd;
+      if (blocking && (dsync || !sync) && framed.bytes.length <= blockingAppendBytesMax) {
+        writeFullySync(fd, framed.bytes, this.offset);
         this.blockingAppends++;
       } else {
-        await writeFully(this.active.fd, framed.bytes, this.offset);
-        if (sync) await fsFdatasync(this.active.fd);
+        await writeFully(fd, framed.bytes, this.offset);
+        if (sync && !dsync) await fsFdatasync(this.active.fd);
       }
       this.offset += recordBytes;
       this.crc = framed.crc;
